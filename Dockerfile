@@ -1,0 +1,56 @@
+# syntax=docker/dockerfile:1
+# Chat server image: `docker build -t chat-server .` (BuildKit, the default
+# builder since Docker 23, is needed for the cache mounts below).
+
+############################ build ############################
+FROM rust:1-bookworm AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libpq-dev pkg-config \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY . .
+# The cache mounts keep the crates.io downloads and the compiled dependencies
+# between builds, so a source change only recompiles the workspace crates.
+# target/ lives in a cache mount, hence the copy out of it.
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    --mount=type=cache,target=/src/target \
+    cargo build --release --locked -p chat-server -p chat-cleanup \
+ && mkdir -p /out \
+ && cp target/release/chat-server target/release/chat-cleanup /out/
+
+############################ runtime ############################
+FROM debian:bookworm-slim
+# libpq5: the PostgreSQL backend (SQLite is bundled in the binaries);
+# curl: the health check; tzdata: so that TZ works for the 02:00 cleanup.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libpq5 ca-certificates curl tzdata \
+ && rm -rf /var/lib/apt/lists/*
+RUN groupadd --system --gid 10001 chat \
+ && useradd --system --uid 10001 --gid chat --home-dir /data --no-create-home --shell /usr/sbin/nologin chat \
+ && mkdir -p /data/db /data/uploads /data/logs \
+ && chown -R chat:chat /data
+
+COPY --from=build /out/chat-server /out/chat-cleanup /usr/local/bin/
+COPY scripts/docker-entrypoint.sh scripts/cleanup-scheduler.sh /usr/local/bin/
+COPY web/ /app/web/
+RUN chmod 0755 /usr/local/bin/docker-entrypoint.sh /usr/local/bin/cleanup-scheduler.sh
+
+WORKDIR /app
+ENV HOST=0.0.0.0 \
+    PORT=5000 \
+    DATABASE_URL=/data/db/chat_app.db \
+    UPLOAD_DIR=/data/uploads \
+    LOG_DIR=/data/logs \
+    WEB_DIR=/app/web \
+    CLEANUP_AT=02:00
+# Cleanup: Debian's cron daemon needs root and this container runs as `chat`,
+# so the entrypoint runs scripts/cleanup-scheduler.sh, a small shell loop that
+# runs chat-cleanup every day at CLEANUP_AT (local time; set TZ to change the
+# zone, CLEANUP_AT=off to disable). Ad hoc: docker exec <ctr> chat-cleanup --dry-run
+USER chat
+VOLUME ["/data/db", "/data/uploads", "/data/logs"]
+EXPOSE 5000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD curl -fsS -o /dev/null "http://127.0.0.1:${PORT:-5000}/healthz" || exit 1
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]

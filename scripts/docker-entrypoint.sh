@@ -1,0 +1,61 @@
+#!/bin/sh
+# Entrypoint of the Docker image (also runs fine outside Docker, for tests).
+#
+# 1. Creates the data folders named by DATABASE_URL (SQLite file), UPLOAD_DIR
+#    and LOG_DIR when they are missing.
+# 2. Starts cleanup-scheduler.sh in the background: it runs chat-cleanup every
+#    day at CLEANUP_AT (default 02:00, local time of TZ; "off" disables it).
+#    It watches this process's PID (the server's, after the exec below) and
+#    exits by itself once the server is gone. See cleanup-scheduler.sh for why
+#    this is a shell loop and not cron.
+# 3. `exec`s chat-server with the arguments given, so that the server replaces
+#    this shell: `docker stop` sends SIGTERM straight to it, and it shuts down
+#    gracefully with exit status 0. (Run the container with `--init`, or
+#    `init: true` in Compose, so that a tiny init reaps stray processes.)
+#
+# Any other command is run as is, without the scheduler:
+#   docker run --rm IMAGE chat-cleanup --dry-run
+#   docker run --rm -it IMAGE sh
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+scheduler=${CLEANUP_SCHEDULER:-$here/cleanup-scheduler.sh}
+
+make_dir() {
+  [ -d "$1" ] && return 0
+  if ! mkdir -p "$1" 2>/dev/null; then
+    echo "docker-entrypoint: cannot create folder $1 as uid $(id -u); make the volume writable by this user (e.g. chown -R $(id -u):$(id -g))" >&2
+    exit 1
+  fi
+}
+
+db=${DATABASE_URL:-chat_app.db}
+case $db in
+  postgres://* | postgresql://*) ;;
+  *)
+    db=${db#sqlite://}
+    db=${db#sqlite:}
+    make_dir "$(dirname "$db")"
+    ;;
+esac
+make_dir "${UPLOAD_DIR:-uploads}"
+if [ -n "${LOG_DIR:-}" ]; then make_dir "$LOG_DIR"; fi
+
+case ${1:-} in
+  '' | -*) ;;                  # flags only: they are for chat-server
+  chat-server) shift ;;
+  *) exec "$@" ;;              # any other command: run it as is
+esac
+
+case ${CLEANUP_AT:-02:00} in
+  off | disabled)
+    echo "docker-entrypoint: scheduled cleanup disabled (CLEANUP_AT=${CLEANUP_AT})" >&2
+    ;;
+  *)
+    # Refuse to start with a bad CLEANUP_AT rather than silently never cleaning.
+    "$scheduler" --next-run >/dev/null || exit 1
+    CLEANUP_WATCH_PID=$$ "$scheduler" </dev/null &
+    ;;
+esac
+
+exec chat-server "$@"
