@@ -1,0 +1,54 @@
+use thiserror::Error;
+
+/// Why a username or password was refused. The texts are what the page shows.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ValidationError {
+    #[error("用户名和密码不能为空")]
+    Missing,
+    #[error("用户名长度必须为2到20个字符")]
+    UsernameLength,
+    #[error("用户名只能包含字母、数字、下划线和连字符")]
+    UsernameCharacters,
+    #[error("密码长度必须为6到72个字节")]
+    PasswordLength,
+    #[error("密码不能全是空白字符")]
+    PasswordBlank,
+}
+
+#[derive(Debug, Error)]
+pub enum DomainError {
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error("用户名已存在")]
+    UsernameTaken,
+    #[error("database error: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("no database connection available: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("cannot open the database: {0}")]
+    Open(String),
+    #[error("database migrations failed: {0}")]
+    Migration(String),
+    #[error("password hashing failed: {0}")]
+    Hash(#[from] bcrypt::BcryptError),
+    #[error("background task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+impl DomainError {
+    /// True when the database could not be reached at all (as opposed to a
+    /// query that failed), so callers can say "try again later".
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, DomainError::Pool(_) | DomainError::Open(_))
+            || matches!(
+                self,
+                DomainError::Query(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::ClosedConnection
+                        | diesel::result::DatabaseErrorKind::UnableToSendCommand,
+                    _
+                ))
+            )
+    }
+}
+
+pub type Result<T, E = DomainError> = std::result::Result<T, E>;

@@ -1,0 +1,20 @@
+//! The chat room's domain: accounts, messages and sessions over SQLite or
+//! PostgreSQL. No HTTP here; the server and the cleanup program build on it.
+
+pub mod accounts;
+pub mod db;
+pub mod error;
+pub mod messages;
+pub mod passwords;
+pub mod schema;
+pub mod session_store;
+pub mod timestamps;
+pub mod users;
+
+pub use accounts::Accounts;
+pub use db::{Backend, Database, DatabaseUrl, DbConnection, DbOptions};
+pub use error::{DomainError, ValidationError};
+pub use messages::{Message, MessageType, NewMessage, Page};
+pub use passwords::Passwords;
+pub use session_store::DbSessionStore;
+pub use users::{PublicUser, User};

@@ -1,0 +1,138 @@
+//! bcrypt, bounded: hashing is CPU-heavy, so it runs on the blocking pool with
+//! at most one hash per core at a time, never on an async worker.
+
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+
+use crate::error::{Result, ValidationError};
+
+/// bcrypt reads at most 72 bytes; longer passwords are refused, never truncated.
+pub const MAX_PASSWORD_BYTES: usize = 72;
+pub const MIN_PASSWORD_BYTES: usize = 6;
+
+pub fn validate_password(password: &str) -> Result<(), ValidationError> {
+    if password.is_empty() {
+        return Err(ValidationError::Missing);
+    }
+    if !(MIN_PASSWORD_BYTES..=MAX_PASSWORD_BYTES).contains(&password.len()) {
+        return Err(ValidationError::PasswordLength);
+    }
+    if password.trim().is_empty() {
+        return Err(ValidationError::PasswordBlank);
+    }
+    Ok(())
+}
+
+#[derive(Clone)]
+pub struct Passwords {
+    cost: u32,
+    /// A hash of nothing anyone knows, verified against when the user does not
+    /// exist, so that a wrong name costs as much time as a wrong password.
+    decoy_hash: Arc<str>,
+    permits: Arc<Semaphore>,
+}
+
+impl std::fmt::Debug for Passwords {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Passwords")
+            .field("cost", &self.cost)
+            .finish()
+    }
+}
+
+impl Passwords {
+    /// `cost` is bcrypt's log2 work factor (12 in production; 4 is enough for tests).
+    pub fn new(cost: u32) -> Result<Self> {
+        let decoy = bcrypt::hash("decoy password that matches no account", cost)?;
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Ok(Self {
+            cost,
+            decoy_hash: decoy.into(),
+            permits: Arc::new(Semaphore::new(cores)),
+        })
+    }
+
+    pub fn cost(&self) -> u32 {
+        self.cost
+    }
+
+    /// A `$2b$` hash of a password already validated.
+    pub async fn hash(&self, password: String) -> Result<String> {
+        let cost = self.cost;
+        self.bounded(move || Ok(bcrypt::hash(password, cost)?))
+            .await
+    }
+
+    /// Whether `password` matches `hash`; with no hash (unknown user) it
+    /// spends the same time and answers false. A malformed stored hash is a
+    /// mismatch, not an error.
+    pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool> {
+        let known = hash.is_some();
+        let hash = hash.unwrap_or_else(|| self.decoy_hash.to_string());
+        self.bounded(move || {
+            if password.len() > MAX_PASSWORD_BYTES {
+                // Still do the work: the time must not tell the length apart.
+                let _ = bcrypt::verify(&password.as_bytes()[..MAX_PASSWORD_BYTES], &hash);
+                return Ok(false);
+            }
+            Ok(bcrypt::verify(&password, &hash).unwrap_or(false) && known)
+        })
+        .await
+    }
+
+    async fn bounded<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        // The semaphore is never closed, so acquiring cannot fail.
+        let permit = self.permits.clone().acquire_owned().await.ok();
+        let out = tokio::task::spawn_blocking(work).await?;
+        drop(permit);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_bounds_are_bytes() {
+        assert!(validate_password("123456").is_ok());
+        assert_eq!(
+            validate_password("12345"),
+            Err(ValidationError::PasswordLength)
+        );
+        assert!(validate_password(&"a".repeat(72)).is_ok());
+        assert_eq!(
+            validate_password(&"a".repeat(73)),
+            Err(ValidationError::PasswordLength)
+        );
+        // 24 three-byte characters are 72 bytes; 25 are 75.
+        assert!(validate_password(&"密".repeat(24)).is_ok());
+        assert_eq!(
+            validate_password(&"密".repeat(25)),
+            Err(ValidationError::PasswordLength)
+        );
+        assert_eq!(validate_password(""), Err(ValidationError::Missing));
+        assert_eq!(
+            validate_password("       "),
+            Err(ValidationError::PasswordBlank)
+        );
+    }
+
+    #[tokio::test]
+    async fn hashes_are_2b_and_verify() {
+        let p = Passwords::new(4).unwrap();
+        let h = p.hash("secret1".into()).await.unwrap();
+        assert!(h.starts_with("$2b$04$"), "{h}");
+        assert!(p.verify("secret1".into(), Some(h.clone())).await.unwrap());
+        assert!(!p.verify("secret2".into(), Some(h)).await.unwrap());
+        assert!(!p.verify("secret1".into(), None).await.unwrap());
+        assert!(!p
+            .verify("secret1".into(), Some("not a hash".into()))
+            .await
+            .unwrap());
+    }
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Every test of the project, from a fresh machine: installs what is missing,
+# starts PostgreSQL and Redis, builds, then runs each suite. The last line
+# counts the suites that passed and failed.
+set -uo pipefail
+. "$(dirname "$0")/lib/common.sh"
+cd "$ROOT"
+
+"$ROOT/scripts/install-deps.sh" || die "installing dependencies failed"
+"$ROOT/scripts/start-services.sh" || die "starting PostgreSQL/Redis failed"
+
+# Tests that need PostgreSQL create (and drop) their own databases through this URL.
+export TEST_POSTGRES_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+export PATH="$VENV/bin:$PATH"
+
+log "cargo build"
+cargo build --workspace --locked --bins || die "build failed"
+
+passed=0 failed=0 failed_names=()
+suite() {
+  local name=$1; shift
+  log "suite: $name"
+  if "$@"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1)); failed_names+=("$name")
+  fi
+}
+
+suite "cargo test" cargo test --workspace --locked
+for s in conformance e2e cleanup ops; do
+  script="$ROOT/scripts/test-$s.sh"
+  [ -x "$script" ] && suite "$s" "$script"
+done
+
+[ $failed -gt 0 ] && printf 'failed suites: %s\n' "${failed_names[*]}"
+echo "suites: $passed passed, $failed failed"
+[ $failed -eq 0 ]
