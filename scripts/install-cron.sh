@@ -10,7 +10,7 @@
 #   --upload-dir DIR    uploads folder (default /var/lib/chat/uploads)
 #   --log-dir DIR       the server's log folder (default /var/log/chat)
 #   --user USER         user the job runs as (default chat); must exist unless
-#                       --dry-run or --target is given
+#                       --dry-run is given
 #   --target FILE       where to write (default /etc/cron.d/chat-cleanup)
 #   --dry-run           print the cron file instead of installing it
 set -euo pipefail
@@ -23,7 +23,6 @@ upload_dir=/var/lib/chat/uploads
 log_dir=/var/log/chat
 user=chat
 target=/etc/cron.d/chat-cleanup
-custom_target=0
 dry_run=0
 
 usage() { sed -n '4,15s/^# \{0,1\}//p' "$0"; exit "${1:-2}"; }
@@ -37,7 +36,7 @@ while [ $# -gt 0 ]; do
     --upload-dir) need "$@"; upload_dir=$2; shift 2 ;;
     --log-dir) need "$@"; log_dir=$2; shift 2 ;;
     --user) need "$@"; user=$2; shift 2 ;;
-    --target) need "$@"; target=$2; custom_target=1; shift 2 ;;
+    --target) need "$@"; target=$2; shift 2 ;;
     --dry-run) dry_run=1; shift ;;
     -h | --help) usage 0 ;;
     *) echo "install-cron: unknown argument: $1" >&2; usage ;;
@@ -51,7 +50,7 @@ done
 "$bin" --help >/dev/null 2>&1 || die "$bin --help failed; is it the chat-cleanup binary, with its libraries (libpq5) installed?"
 [[ $user =~ ^[a-z_][a-z0-9_-]*[$]?$ ]] || die "invalid user name: $user"
 if ! id -u "$user" >/dev/null 2>&1; then
-  if [ "$dry_run" = 1 ] || [ "$custom_target" = 1 ]; then
+  if [ "$dry_run" = 1 ]; then
     echo "install-cron: warning: user $user does not exist on this machine" >&2
   else
     die "user $user does not exist (create it: useradd --system --home /var/lib/chat --shell /usr/sbin/nologin $user)"
