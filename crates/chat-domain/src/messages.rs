@@ -254,6 +254,33 @@ pub fn referenced_images(conn: &mut DbConnection, urls: &[String]) -> Result<Has
     Ok(found)
 }
 
+/// Of these image URLs, the ones still referenced by a message that
+/// [`delete_older_than`] with this `cutoff` would keep (written at or after
+/// `cutoff`, or without a time). What a dry run of the cleanup asks, before
+/// anything is deleted.
+pub fn referenced_images_kept(
+    conn: &mut DbConnection,
+    urls: &[String],
+    cutoff: NaiveDateTime,
+) -> Result<HashSet<String>> {
+    let mut found = HashSet::new();
+    for chunk in urls.chunks(500) {
+        let rows: Vec<String> = messages::table
+            .filter(messages::message_type.eq("image"))
+            .filter(messages::content.eq_any(chunk))
+            .filter(
+                messages::timestamp
+                    .ge(cutoff)
+                    .or(messages::timestamp.is_null()),
+            )
+            .select(messages::content)
+            .distinct()
+            .load(conn)?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
 /// The newest stored id (0 when there are none).
 pub fn max_id(conn: &mut DbConnection) -> Result<i64> {
     let id: Option<i64> = messages::table
