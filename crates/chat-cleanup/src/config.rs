@@ -1,0 +1,125 @@
+//! Command-line flags, each also read from the environment. Names and defaults
+//! are the server's, so one environment file serves both programs.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// Applies the chat room's retention: deletes messages older than
+/// --retention-days (in batches, so a running server is never locked out for
+/// long), the uploaded images that only those messages referenced, uploads that
+/// no message references and that are older than --retention-days, and log
+/// files older than --log-retention-days. Prints a summary on stdout; logs go
+/// to stderr (RUST_LOG sets the level, default info).
+///
+/// Safe to run while the server runs, and to run twice. Meant for cron or a
+/// systemd timer, once a day.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "chat-cleanup", version, about, long_about, after_long_help = AFTER_HELP)]
+pub struct Config {
+    /// The database: a SQLite file path, sqlite://path or postgres://…
+    /// A SQLite file must exist: the cleanup never creates a database.
+    #[arg(long, env = "DATABASE_URL", default_value = "chat_app.db", value_name = "URL")]
+    pub database_url: String,
+
+    /// The server's upload folder (images served as /uploads/<name>). Must exist.
+    #[arg(long, env = "UPLOAD_DIR", default_value = "uploads", value_name = "DIR")]
+    pub upload_dir: PathBuf,
+
+    /// The server's log folder. When absent, no log file is touched; when
+    /// given, it must exist.
+    #[arg(long, env = "LOG_DIR", value_name = "DIR")]
+    pub log_dir: Option<PathBuf>,
+
+    /// Messages (and unreferenced uploads) older than this many days are deleted.
+    #[arg(long, env = "RETENTION_DAYS", default_value_t = 7, value_name = "DAYS",
+          value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    pub retention_days: u32,
+
+    /// Log files last written more than this many days ago are deleted.
+    #[arg(long, env = "LOG_RETENTION_DAYS", default_value_t = 30, value_name = "DAYS",
+          value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    pub log_retention_days: u32,
+
+    /// Messages deleted per transaction.
+    #[arg(long, env = "CLEANUP_BATCH_SIZE", default_value_t = 500, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub batch_size: u32,
+
+    /// Pause between two full batches, in milliseconds, leaving the database
+    /// to the server.
+    #[arg(long, env = "CLEANUP_BATCH_PAUSE_MS", default_value_t = 50, value_name = "MS",
+          value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pub batch_pause_ms: u64,
+
+    /// Report what would be removed, and remove nothing.
+    #[arg(long, env = "CLEANUP_DRY_RUN")]
+    pub dry_run: bool,
+}
+
+const AFTER_HELP: &str = "\
+What is removed:
+  messages     written before now - RETENTION_DAYS (UTC); rows without a time stay
+  images       /uploads/<name> files of the removed image messages that no
+               remaining message references
+  uploads      regular files in UPLOAD_DIR not starting with '.', last modified
+               before now - RETENTION_DAYS, that no message references
+  log files    regular files directly in LOG_DIR named *.log or *.log.* (e.g.
+               chat-server.log, chat-server.log.2025-06-26, app.log.1.gz), not
+               starting with '.', last modified before now - LOG_RETENTION_DAYS
+Never removed: folders, symbolic links (nor what they point to), anything
+outside UPLOAD_DIR and LOG_DIR, files of other names.
+
+Exit status: 0 done (also when there was nothing to do); 1 the database could
+not be opened, a folder is missing, or some file could not be removed (the
+summary is printed anyway); 2 invalid flags.";
+
+impl Config {
+    pub fn retention(&self) -> chrono::Duration {
+        chrono::Duration::days(i64::from(self.retention_days))
+    }
+
+    pub fn log_retention(&self) -> Duration {
+        Duration::from_secs(u64::from(self.log_retention_days) * 86_400)
+    }
+
+    pub fn upload_retention(&self) -> Duration {
+        Duration::from_secs(u64::from(self.retention_days) * 86_400)
+    }
+
+    pub fn batch_pause(&self) -> Duration {
+        Duration::from_millis(self.batch_pause_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn flags_are_consistent() {
+        Config::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults_match_the_server() {
+        let env = ["UPLOAD_DIR", "RETENTION_DAYS", "LOG_RETENTION_DAYS", "CLEANUP_BATCH_SIZE", "CLEANUP_DRY_RUN"];
+        if env.iter().any(|v| std::env::var_os(v).is_some()) {
+            return; // the environment overrides the defaults
+        }
+        let c = Config::try_parse_from(["chat-cleanup"]).unwrap();
+        assert_eq!(c.upload_dir, PathBuf::from("uploads"));
+        assert_eq!(c.retention_days, 7);
+        assert_eq!(c.log_retention_days, 30);
+        assert_eq!(c.batch_size, 500);
+        assert!(!c.dry_run);
+    }
+
+    #[test]
+    fn zero_days_is_refused() {
+        assert!(Config::try_parse_from(["chat-cleanup", "--retention-days", "0"]).is_err());
+        assert!(Config::try_parse_from(["chat-cleanup", "--batch-size", "0"]).is_err());
+    }
+}
