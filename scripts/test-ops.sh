@@ -384,14 +384,30 @@ if [ "$have_server" = 1 ] && [ "$have_cleanup" = 1 ]; then
     ko "GET /healthz answers 200" "$(tail -30 "$R/entry.log")"
     kill -TERM "$ep" 2>/dev/null
   fi
-  # chat-cleanup as cron and systemd run it.
-  check "chat-cleanup --dry-run on that database exits 0" "$CHAT_CLEANUP_BIN" --dry-run \
-    --database-url "$R/data/db/chat_app.db" --upload-dir "$R/data/uploads" --log-dir "$R/data/logs"
-  out=$("$CHAT_CLEANUP_BIN" --database-url "$R/data/db/chat_app.db" --upload-dir "$R/nope" --log-dir "$R/data/logs" 2>&1)
-  rc=$?
-  [ "$rc" != 0 ] && [ -n "$out" ] && ok "chat-cleanup fails with a message on a missing folder (exit $rc)" || ko "chat-cleanup with a missing upload folder: exit $rc" "$out"
 else
   skip "real server through the entrypoint" "$no_bin_reason"
+fi
+
+section "The real chat-cleanup, as cron, systemd and the scheduler run it"
+if [ "$have_cleanup" = 1 ]; then
+  K=$TMP/clean
+  mkdir -p "$K/uploads" "$K/logs"
+  : >"$K/chat_app.db"   # an empty SQLite file, as a fresh server leaves it
+  check "scheduler --once-at runs the real chat-cleanup (env only), exit 0" env CLEANUP_BIN="$CHAT_CLEANUP_BIN" \
+    CLEANUP_POLL_SECONDS=1 DATABASE_URL="$K/chat_app.db" UPLOAD_DIR="$K/uploads" LOG_DIR="$K/logs" \
+    timeout 20 scripts/cleanup-scheduler.sh --once-at "$(clock_in 1)"
+  check "chat-cleanup --dry-run with the cron line's flags exits 0" "$CHAT_CLEANUP_BIN" --dry-run \
+    --database-url "$K/chat_app.db" --upload-dir "$K/uploads" --log-dir "$K/logs"
+  out=$("$CHAT_CLEANUP_BIN" --database-url "$K/chat_app.db" --upload-dir "$K/nope" --log-dir "$K/logs" 2>&1)
+  rc=$?
+  [ "$rc" != 0 ] && [ -n "$out" ] && ok "it fails with a message on a missing folder (exit $rc)" || ko "chat-cleanup with a missing upload folder: exit $rc" "$out"
+  out=$(CLEANUP_BIN="$CHAT_CLEANUP_BIN" CLEANUP_POLL_SECONDS=1 DATABASE_URL="$K/none/chat_app.db" UPLOAD_DIR="$K/uploads" \
+    timeout 20 scripts/cleanup-scheduler.sh --once-at "$(clock_in 1)" 2>&1)
+  rc=$?
+  [ "$rc" != 0 ] && [[ $out == *"cleanup failed with exit status $rc"* ]] \
+    && ok "the scheduler reports its failure on a missing database (exit $rc)" || ko "missing database through the scheduler: exit $rc" "$out"
+else
+  skip "real chat-cleanup" "$no_bin_reason"
 fi
 
 # ---------------------------------------------------------------------------
