@@ -261,13 +261,13 @@ check "it ran chat-cleanup once, with the args after -- and the env" \
   test "$(cat "$S/runs" 2>/dev/null)" = "run args=--retention-days 3 db=/x/chat.db up="
 ((took >= 1 && took <= 4)) && ok "it waited for the time (${took}s)" || ko "it ran after ${took}s, not ~2s"
 CLEANUP_BIN="$STUB/chat-cleanup" CLEANUP_RC=3 CLEANUP_POLL_SECONDS=1 \
-  timeout 10 scripts/cleanup-scheduler.sh --once-at "$(clock_in 1)" >/dev/null 2>&1
+  timeout 10 scripts/cleanup-scheduler.sh --once-at "$(clock_in 2)" >/dev/null 2>&1
 rc=$?
 [ "$rc" = 3 ] && ok "--once passes on chat-cleanup's failure (exit 3)" || ko "--once with a failing cleanup: exit $rc, want 3"
 
 # Daily mode: runs at the time, exactly once, keeps going, stops on SIGTERM.
 : >"$S/daily"
-CLEANUP_BIN="$STUB/chat-cleanup" CLEANUP_OUT="$S/daily" CLEANUP_RC=1 CLEANUP_POLL_SECONDS=1 CLEANUP_AT=$(clock_in 1) \
+CLEANUP_BIN="$STUB/chat-cleanup" CLEANUP_OUT="$S/daily" CLEANUP_RC=1 CLEANUP_POLL_SECONDS=1 CLEANUP_AT=$(clock_in 2) \
   scripts/cleanup-scheduler.sh >"$S/daily.log" 2>&1 &
 sp=$!
 bg_pids+=("$sp")
@@ -395,14 +395,14 @@ if [ "$have_cleanup" = 1 ]; then
   : >"$K/chat_app.db"   # an empty SQLite file, as a fresh server leaves it
   check "scheduler --once-at runs the real chat-cleanup (env only), exit 0" env CLEANUP_BIN="$CHAT_CLEANUP_BIN" \
     CLEANUP_POLL_SECONDS=1 DATABASE_URL="$K/chat_app.db" UPLOAD_DIR="$K/uploads" LOG_DIR="$K/logs" \
-    timeout 20 scripts/cleanup-scheduler.sh --once-at "$(clock_in 1)"
+    timeout 20 scripts/cleanup-scheduler.sh --once-at "$(clock_in 2)"
   check "chat-cleanup --dry-run with the cron line's flags exits 0" "$CHAT_CLEANUP_BIN" --dry-run \
     --database-url "$K/chat_app.db" --upload-dir "$K/uploads" --log-dir "$K/logs"
   out=$("$CHAT_CLEANUP_BIN" --database-url "$K/chat_app.db" --upload-dir "$K/nope" --log-dir "$K/logs" 2>&1)
   rc=$?
   [ "$rc" != 0 ] && [ -n "$out" ] && ok "it fails with a message on a missing folder (exit $rc)" || ko "chat-cleanup with a missing upload folder: exit $rc" "$out"
   out=$(CLEANUP_BIN="$CHAT_CLEANUP_BIN" CLEANUP_POLL_SECONDS=1 DATABASE_URL="$K/none/chat_app.db" UPLOAD_DIR="$K/uploads" \
-    timeout 20 scripts/cleanup-scheduler.sh --once-at "$(clock_in 1)" 2>&1)
+    timeout 20 scripts/cleanup-scheduler.sh --once-at "$(clock_in 2)" 2>&1)
   rc=$?
   [ "$rc" != 0 ] && [[ $out == *"cleanup failed with exit status $rc"* ]] \
     && ok "the scheduler reports its failure on a missing database (exit $rc)" || ko "missing database through the scheduler: exit $rc" "$out"
