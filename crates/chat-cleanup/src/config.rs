@@ -20,11 +20,22 @@ use clap::Parser;
 pub struct Config {
     /// The database: a SQLite file path, sqlite://path or postgres://…
     /// A SQLite file must exist: the cleanup never creates a database.
-    #[arg(long, env = "DATABASE_URL", default_value = "chat_app.db", value_name = "URL")]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        default_value = "chat_app.db",
+        value_name = "URL"
+    )]
     pub database_url: String,
 
     /// The server's upload folder (images served as /uploads/<name>). Must exist.
-    #[arg(long, env = "UPLOAD_DIR", default_value = "uploads", value_name = "DIR")]
+    #[arg(
+        long,
+        env = "UPLOAD_DIR",
+        default_value = "uploads",
+        value_name = "DIR"
+    )]
     pub upload_dir: PathBuf,
 
     /// The server's log folder. When absent, no log file is touched; when
@@ -105,7 +116,13 @@ mod tests {
 
     #[test]
     fn defaults_match_the_server() {
-        let env = ["UPLOAD_DIR", "RETENTION_DAYS", "LOG_RETENTION_DAYS", "CLEANUP_BATCH_SIZE", "CLEANUP_DRY_RUN"];
+        let env = [
+            "UPLOAD_DIR",
+            "RETENTION_DAYS",
+            "LOG_RETENTION_DAYS",
+            "CLEANUP_BATCH_SIZE",
+            "CLEANUP_DRY_RUN",
+        ];
         if env.iter().any(|v| std::env::var_os(v).is_some()) {
             return; // the environment overrides the defaults
         }

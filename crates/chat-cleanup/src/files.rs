@@ -14,10 +14,7 @@ pub const UPLOAD_PREFIX: &str = "/uploads/";
 /// A name that stays inside its folder: not empty, no path separator, no
 /// `..` anywhere, no NUL, not `.`.
 pub fn is_safe_name(name: &str) -> bool {
-    !name.is_empty()
-        && name != "."
-        && !name.contains("..")
-        && !name.contains(['/', '\\', '\0'])
+    !name.is_empty() && name != "." && !name.contains("..") && !name.contains(['/', '\\', '\0'])
 }
 
 /// The file name of an image URL `/uploads/<name>`, when it is one with a
@@ -271,7 +268,12 @@ mod tests {
         let p = dir.join(name);
         std::fs::write(&p, vec![b'x'; bytes]).unwrap();
         let t = SystemTime::now() - Duration::from_secs(age_days * 86_400);
-        File::options().write(true).open(&p).unwrap().set_modified(t).unwrap();
+        File::options()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
         p
     }
 

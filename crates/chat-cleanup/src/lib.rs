@@ -88,7 +88,10 @@ pub fn run(cfg: &Config) -> Result<Summary, CleanupError> {
 
     // 3. Orphan uploads: old, and referenced by no (remaining) message.
     let old = files::old_files(&cfg.upload_dir, file_cutoff, files::is_upload_name)?;
-    let old: Vec<_> = old.into_iter().filter(|c| !handled.contains(&c.name)).collect();
+    let old: Vec<_> = old
+        .into_iter()
+        .filter(|c| !handled.contains(&c.name))
+        .collect();
     let old_urls: Vec<String> = old.iter().map(|c| files::upload_url(&c.name)).collect();
     let used = messages::still_referenced(&mut conn, &old_urls, cutoff, dry)?;
     let orphans: Vec<_> = old

@@ -19,7 +19,10 @@ fn main() -> ExitCode {
         Ok(summary) => {
             println!("{summary}");
             if summary.failed() > 0 {
-                eprintln!("chat-cleanup: {} file(s) could not be removed (see the log above)", summary.failed());
+                eprintln!(
+                    "chat-cleanup: {} file(s) could not be removed (see the log above)",
+                    summary.failed()
+                );
                 ExitCode::FAILURE
             } else {
                 ExitCode::SUCCESS

@@ -47,7 +47,11 @@ pub fn purge(
         pass.batches += 1;
         pass.messages += batch.deleted;
         pass.image_urls.extend(batch.image_urls);
-        tracing::debug!(batch = pass.batches, deleted = batch.deleted, "deleted a batch of messages");
+        tracing::debug!(
+            batch = pass.batches,
+            deleted = batch.deleted,
+            "deleted a batch of messages"
+        );
         if batch.deleted >= batch_size as usize && !pause.is_zero() {
             std::thread::sleep(pause);
         }

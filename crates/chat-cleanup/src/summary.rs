@@ -36,7 +36,10 @@ impl Summary {
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.dry_run {
-            writeln!(f, "dry run: nothing was removed; these counts are what would be")?;
+            writeln!(
+                f,
+                "dry run: nothing was removed; these counts are what would be"
+            )?;
         }
         let verb = if self.dry_run { "to remove" } else { "removed" };
         writeln!(
@@ -45,10 +48,22 @@ impl fmt::Display for Summary {
             self.messages,
             self.cutoff.format("%Y-%m-%d %H:%M:%S")
         )?;
-        writeln!(f, "images: {} ({} bytes)", self.images.files, self.images.bytes)?;
-        writeln!(f, "orphan uploads: {} ({} bytes)", self.orphans.files, self.orphans.bytes)?;
+        writeln!(
+            f,
+            "images: {} ({} bytes)",
+            self.images.files, self.images.bytes
+        )?;
+        writeln!(
+            f,
+            "orphan uploads: {} ({} bytes)",
+            self.orphans.files, self.orphans.bytes
+        )?;
         if self.log_dir {
-            writeln!(f, "log files: {} ({} bytes)", self.logs.files, self.logs.bytes)?;
+            writeln!(
+                f,
+                "log files: {} ({} bytes)",
+                self.logs.files, self.logs.bytes
+            )?;
         } else {
             writeln!(f, "log files: 0 (no --log-dir given)")?;
         }
@@ -65,10 +80,22 @@ mod tests {
     fn lines_are_stable() {
         let s = Summary {
             messages: 3,
-            images: Tally { files: 1, bytes: 10, failed: 0 },
-            orphans: Tally { files: 2, bytes: 5, failed: 1 },
+            images: Tally {
+                files: 1,
+                bytes: 10,
+                failed: 0,
+            },
+            orphans: Tally {
+                files: 2,
+                bytes: 5,
+                failed: 1,
+            },
             log_dir: true,
-            logs: Tally { files: 4, bytes: 100, failed: 0 },
+            logs: Tally {
+                files: 4,
+                bytes: 100,
+                failed: 0,
+            },
             ..Summary::default()
         };
         let text = s.to_string();
