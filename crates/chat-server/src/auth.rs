@@ -1,0 +1,191 @@
+//! Accounts over HTTP: register, login, logout, current user; the session
+//! cookie through axum-login + tower-sessions over the database store.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::Json;
+use axum_login::{AuthUser, AuthnBackend, UserId};
+use chat_domain::{Accounts, DomainError, PublicUser, User};
+use serde_json::{json, Value};
+use socketioxide::SocketIo;
+use tower_sessions::Session;
+
+use crate::error::{AppError, AppResult};
+use crate::json::JsonObject;
+use crate::state::AppState;
+
+/// Where the logged-in user's id is kept in the session, for the socket handshake.
+pub const SESSION_USER_KEY: &str = "user_id";
+
+/// The account behind a session.
+#[derive(Debug, Clone)]
+pub struct SessionUser(pub User);
+
+impl AuthUser for SessionUser {
+    type Id = i32;
+
+    fn id(&self) -> i32 {
+        self.0.id
+    }
+
+    fn session_auth_hash(&self) -> &[u8] {
+        self.0.password_hash.as_bytes()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthBackend {
+    accounts: Accounts,
+}
+
+impl AuthBackend {
+    pub fn new(accounts: Accounts) -> Self {
+        Self { accounts }
+    }
+}
+
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+impl AuthnBackend for AuthBackend {
+    type User = SessionUser;
+    type Credentials = Credentials;
+    type Error = DomainError;
+
+    async fn authenticate(&self, c: Credentials) -> Result<Option<SessionUser>, DomainError> {
+        Ok(self
+            .accounts
+            .authenticate(&c.username, &c.password)
+            .await?
+            .map(SessionUser))
+    }
+
+    async fn get_user(&self, id: &UserId<Self>) -> Result<Option<SessionUser>, DomainError> {
+        Ok(self.accounts.find(*id).await?.map(SessionUser))
+    }
+}
+
+pub type AuthSession = axum_login::AuthSession<AuthBackend>;
+
+fn auth_error(e: axum_login::Error<AuthBackend>) -> AppError {
+    match e {
+        axum_login::Error::Backend(e) => AppError::from(e),
+        axum_login::Error::Session(e) => AppError::internal(e),
+    }
+}
+
+/// The logged-in user, or 401.
+pub struct CurrentUser(pub User);
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let session = AuthSession::from_request_parts(parts, state)
+            .await
+            .map_err(|_| AppError::internal("session layer missing"))?;
+        session
+            .user
+            .map(|u| CurrentUser(u.0))
+            .ok_or(AppError::Unauthorized)
+    }
+}
+
+fn user_body(user: &User) -> Value {
+    json!({ "success": true, "user": PublicUser::from(user) })
+}
+
+/// Logs the user in on this request's session: a fresh session id (no
+/// fixation), and the id the socket handshake reads.
+async fn start_session(auth: &mut AuthSession, session: &Session, user: &User) -> AppResult<()> {
+    auth.login(&SessionUser(user.clone()))
+        .await
+        .map_err(auth_error)?;
+    session
+        .insert(SESSION_USER_KEY, user.id)
+        .await
+        .map_err(AppError::internal)?;
+    Ok(())
+}
+
+/// `POST /api/register`
+pub async fn register(
+    State(state): State<AppState>,
+    mut auth: AuthSession,
+    session: Session,
+    body: JsonObject,
+) -> AppResult<(StatusCode, Json<Value>)> {
+    let (username, password) = (body.string("username")?, body.string("password")?);
+    let user = state.accounts.register(username, password).await?;
+    tracing::info!(user_id = user.id, username = %user.username, "registered");
+    start_session(&mut auth, &session, &user).await?;
+    Ok((StatusCode::CREATED, Json(user_body(&user))))
+}
+
+/// `POST /api/login`
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut auth: AuthSession,
+    session: Session,
+    body: JsonObject,
+) -> AppResult<Json<Value>> {
+    let (username, password) = (body.string("username")?, body.string("password")?);
+    // Failures are counted per name and address: guessing is slowed down
+    // without letting anyone lock a user out from elsewhere.
+    let key = format!(
+        "{}|{}",
+        chat_domain::users::username_key(username.trim()),
+        peer.ip()
+    );
+    let lockout = &state.lockout;
+    if let Some(left) = lockout.locked_for(&key).await.map_err(AppError::internal)? {
+        return Err(AppError::LockedOut(left.as_secs().div_ceil(60).max(1)));
+    }
+    let creds = Credentials {
+        username: username.to_owned(),
+        password: password.to_owned(),
+    };
+    let Some(SessionUser(user)) = auth.authenticate(creds).await.map_err(auth_error)? else {
+        lockout
+            .record_failure(&key)
+            .await
+            .map_err(AppError::internal)?;
+        tracing::info!(username = %username.trim(), peer = %peer.ip(), "login failed");
+        return Err(AppError::BadCredentials);
+    };
+    lockout.clear(&key).await.map_err(AppError::internal)?;
+    start_session(&mut auth, &session, &user).await?;
+    tracing::info!(user_id = user.id, "logged in");
+    Ok(Json(user_body(&user)))
+}
+
+/// `POST /api/logout`: the session is destroyed and its sockets disconnected.
+pub async fn logout(
+    State(io): State<SocketIo>,
+    mut auth: AuthSession,
+    session: Session,
+) -> AppResult<Json<Value>> {
+    let id = session.id();
+    auth.logout().await.map_err(auth_error)?;
+    if let Some(id) = id {
+        if let Err(e) = io
+            .to(crate::socket::session_room(&id.to_string()))
+            .disconnect()
+            .await
+        {
+            tracing::warn!(error = %e, "disconnecting the session's sockets failed");
+        }
+    }
+    Ok(Json(json!({ "success": true })))
+}
+
+/// `GET /api/current_user`
+pub async fn current_user(CurrentUser(user): CurrentUser) -> Json<Value> {
+    Json(user_body(&user))
+}

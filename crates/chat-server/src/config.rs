@@ -1,0 +1,115 @@
+//! Command-line flags, each also read from an environment variable, with the
+//! defaults of the Flask deployment.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "chat-server",
+    version,
+    about = "The chat room server: HTTP API, Socket.IO and the page"
+)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "HOST", default_value = "0.0.0.0")]
+    pub host: String,
+
+    /// Port to listen on.
+    #[arg(long, env = "PORT", default_value_t = 5000)]
+    pub port: u16,
+
+    /// The database: a SQLite file path (or sqlite://path) or a postgres:// URL.
+    /// An existing Flask chat_app.db is adopted in place.
+    #[arg(long, env = "DATABASE_URL", default_value = "chat_app.db")]
+    pub database_url: String,
+
+    /// Connections in the database pool.
+    #[arg(long, env = "DB_POOL_SIZE", default_value_t = 8)]
+    pub db_pool_size: u32,
+
+    /// Folder of uploaded images (created when missing).
+    #[arg(long, env = "UPLOAD_DIR", default_value = "uploads")]
+    pub upload_dir: PathBuf,
+
+    /// Folder of the page; when it is missing the page built into the binary is served.
+    #[arg(long, env = "WEB_DIR", default_value = "web")]
+    pub web_dir: PathBuf,
+
+    /// Origins, besides the server's own host, whose pages may open sockets
+    /// (comma-separated, e.g. https://chat.example.com).
+    #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// bcrypt work factor for new password hashes (4 to 31).
+    #[arg(long, env = "BCRYPT_COST", default_value_t = 12, value_parser = clap::value_parser!(u32).range(4..=31))]
+    pub bcrypt_cost: u32,
+
+    /// Messages older than this many days are never shown (and the cleanup deletes them).
+    #[arg(long, env = "RETENTION_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..))]
+    pub retention_days: u32,
+
+    /// A login lasts this many days after the last visit.
+    #[arg(long, env = "SESSION_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..))]
+    pub session_days: u32,
+
+    /// Largest accepted image upload, in MiB.
+    #[arg(long, env = "MAX_UPLOAD_MB", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub max_upload_mb: u64,
+
+    /// Also write logs to daily files (chat-server.log.YYYY-MM-DD) in this folder.
+    #[arg(long, env = "LOG_DIR")]
+    pub log_dir: Option<PathBuf>,
+
+    /// Mark the session cookie Secure (serve over HTTPS, e.g. behind a proxy).
+    #[arg(long, env = "SECURE_COOKIES", default_value_t = false)]
+    pub secure_cookies: bool,
+}
+
+impl Config {
+    pub fn max_upload_bytes(&self) -> u64 {
+        self.max_upload_mb * 1024 * 1024
+    }
+
+    /// Allowed origins normalised for comparison (no trailing slash, lower case).
+    pub fn normalized_origins(&self) -> Vec<String> {
+        self.allowed_origins
+            .iter()
+            .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
+            .filter(|o| !o.is_empty())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_flask_deployment() {
+        let c = Config::try_parse_from(["chat-server"]).unwrap();
+        assert_eq!(c.port, 5000);
+        assert_eq!(c.host, "0.0.0.0");
+        assert_eq!(c.database_url, "chat_app.db");
+        assert_eq!(c.upload_dir, PathBuf::from("uploads"));
+        assert_eq!(c.bcrypt_cost, 12);
+        assert_eq!(c.retention_days, 7);
+        assert_eq!(c.session_days, 7);
+        assert_eq!(c.max_upload_bytes(), 5_242_880);
+    }
+
+    #[test]
+    fn origins_are_a_comma_list() {
+        let c = Config::try_parse_from([
+            "chat-server",
+            "--allowed-origins",
+            "https://A.example/,http://b.example:8080",
+        ])
+        .unwrap();
+        assert_eq!(
+            c.normalized_origins(),
+            ["https://a.example", "http://b.example:8080"]
+        );
+    }
+}

@@ -1,0 +1,94 @@
+//! One error type for the server, mapped to the protocol's answers: the JSON
+//! `{"success": false, "error"}` with its status code over HTTP, and the same
+//! sentence in socket acknowledgements and `error` events.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chat_domain::DomainError;
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// 400: the request is malformed or out of bounds; the text says how.
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("请先登录")]
+    Unauthorized,
+    #[error("用户名或密码错误")]
+    BadCredentials,
+    #[error("{0}")]
+    NotFound(&'static str),
+    #[error("用户名已存在")]
+    UsernameTaken,
+    #[error("文件大小不能超过 {0} MB")]
+    TooLarge(u64),
+    #[error("请求体过大")]
+    BadRequestTooLarge,
+    #[error("登录失败次数过多，请 {0} 分钟后再试")]
+    LockedOut(u64),
+    #[error("发送太频繁，请稍后再试")]
+    Flooding,
+    #[error("上传超时")]
+    Timeout,
+    /// The database (or another backing service) is unreachable right now.
+    #[error("服务暂时不可用，请稍后再试")]
+    Unavailable,
+    /// Anything else: logged in full, shown to the user as a plain sentence.
+    #[error("服务器内部错误")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::UsernameTaken => StatusCode::CONFLICT,
+            AppError::TooLarge(_) | AppError::BadRequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::LockedOut(_) | AppError::Flooding => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Timeout => StatusCode::REQUEST_TIMEOUT,
+            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn bad_request(text: impl Into<String>) -> Self {
+        AppError::BadRequest(text.into())
+    }
+
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        AppError::Internal(e.to_string())
+    }
+
+    /// The protocol's failure object, for acknowledgements and HTTP bodies.
+    pub fn body(&self) -> serde_json::Value {
+        json!({ "success": false, "error": self.to_string() })
+    }
+}
+
+impl From<DomainError> for AppError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::Invalid(v) => AppError::BadRequest(v.to_string()),
+            DomainError::UsernameTaken => AppError::UsernameTaken,
+            e if e.is_unavailable() => {
+                tracing::warn!(error = %e, "database unavailable");
+                AppError::Unavailable
+            }
+            e => AppError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if let AppError::Internal(detail) = &self {
+            tracing::error!(error = %detail, "request failed");
+        }
+        (self.status(), Json(self.body())).into_response()
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

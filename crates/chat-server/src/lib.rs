@@ -1,0 +1,20 @@
+//! The chat room server: PROTOCOL.md over axum + socketioxide.
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod health;
+pub mod json;
+pub mod limits;
+pub mod logging;
+pub mod messages;
+pub mod origin;
+pub mod presence;
+pub mod socket;
+pub mod state;
+pub mod static_files;
+pub mod uploads;
+
+pub use app::{build, serve, App};
+pub use config::Config;

@@ -1,0 +1,141 @@
+//! Who is online, counted per user (not per socket), behind a small trait so
+//! that a cluster can keep it in Redis; and the announcer that tells every
+//! socket the current list.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use socketioxide::SocketIo;
+use tokio::sync::Notify;
+
+/// The `online_users` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OnlineUsers {
+    pub count: usize,
+    /// Sorted usernames.
+    pub users: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("presence store unavailable: {0}")]
+pub struct PresenceError(pub String);
+
+#[async_trait]
+pub trait Presence: Send + Sync + 'static {
+    /// Records one more socket of the user. Returns the number of users online
+    /// when this is the user's first socket (the user just joined), else None.
+    async fn connect(&self, user_id: i32, username: &str) -> Result<Option<usize>, PresenceError>;
+    /// Records one socket fewer. Returns the number of users online when that
+    /// was the user's last socket (the user just left), else None.
+    async fn disconnect(&self, user_id: i32) -> Result<Option<usize>, PresenceError>;
+    async fn online(&self) -> Result<OnlineUsers, PresenceError>;
+}
+
+/// Presence of a single node.
+#[derive(Debug, Default)]
+pub struct MemoryPresence {
+    /// user id → (username, open sockets). A user leaves the map with their last socket.
+    users: Mutex<HashMap<i32, (String, usize)>>,
+}
+
+impl MemoryPresence {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i32, (String, usize)>> {
+        self.users.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[async_trait]
+impl Presence for MemoryPresence {
+    async fn connect(&self, user_id: i32, username: &str) -> Result<Option<usize>, PresenceError> {
+        let mut users = self.lock();
+        let entry = users
+            .entry(user_id)
+            .or_insert_with(|| (username.to_owned(), 0));
+        entry.1 += 1;
+        Ok((entry.1 == 1).then_some(users.len()))
+    }
+
+    async fn disconnect(&self, user_id: i32) -> Result<Option<usize>, PresenceError> {
+        let mut users = self.lock();
+        let Some(entry) = users.get_mut(&user_id) else {
+            return Ok(None);
+        };
+        entry.1 -= 1;
+        if entry.1 > 0 {
+            return Ok(None);
+        }
+        users.remove(&user_id);
+        Ok(Some(users.len()))
+    }
+
+    async fn online(&self) -> Result<OnlineUsers, PresenceError> {
+        let mut names: Vec<String> = self.lock().values().map(|(name, _)| name.clone()).collect();
+        names.sort_unstable();
+        Ok(OnlineUsers {
+            count: names.len(),
+            users: names,
+        })
+    }
+}
+
+/// Broadcasts `online_users` after presence changes. Changes that arrive while
+/// a broadcast is under way are folded into the next one, which always carries
+/// the latest state: the last change is never dropped, and a join storm costs
+/// one list per interval instead of one per join.
+#[derive(Clone, Default)]
+pub struct Announcer {
+    changed: Arc<Notify>,
+}
+
+impl Announcer {
+    pub fn changed(&self) {
+        self.changed.notify_one();
+    }
+
+    pub fn spawn(&self, presence: Arc<dyn Presence>, io: SocketIo, min_interval: Duration) {
+        let changed = self.changed.clone();
+        tokio::spawn(async move {
+            loop {
+                changed.notified().await;
+                match presence.online().await {
+                    Ok(online) => {
+                        if let Err(e) = io.emit("online_users", &online).await {
+                            tracing::warn!(error = %e, "online_users broadcast failed");
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "presence unavailable"),
+                }
+                if !min_interval.is_zero() {
+                    tokio::time::sleep(min_interval).await;
+                }
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn users_are_counted_once_whatever_their_sockets() {
+        let p = MemoryPresence::default();
+        assert_eq!(p.connect(1, "bob").await.unwrap(), Some(1));
+        assert_eq!(p.connect(2, "alice").await.unwrap(), Some(2));
+        assert_eq!(p.connect(1, "bob").await.unwrap(), None, "second tab");
+        assert_eq!(
+            p.online().await.unwrap(),
+            OnlineUsers {
+                count: 2,
+                users: vec!["alice".into(), "bob".into()]
+            }
+        );
+        assert_eq!(p.disconnect(1).await.unwrap(), None, "one tab left");
+        assert_eq!(p.disconnect(1).await.unwrap(), Some(1), "last tab left");
+        assert_eq!(p.disconnect(1).await.unwrap(), None, "unknown user");
+        assert_eq!(p.online().await.unwrap().users, vec!["alice".to_string()]);
+    }
+}

@@ -1,0 +1,74 @@
+//! What every handler shares.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use chat_domain::{Accounts, Database, DbSessionStore};
+use chrono::NaiveDateTime;
+use socketioxide::SocketIo;
+
+use crate::config::Config;
+use crate::limits::{FloodLimiter, LoginLockout};
+use crate::messages::writer::MessageWriter;
+use crate::origin::AllowedOrigins;
+use crate::presence::{Announcer, Presence};
+use crate::uploads::Uploads;
+
+pub struct Shared {
+    pub config: Config,
+    pub db: Database,
+    pub accounts: Accounts,
+    pub sessions: DbSessionStore,
+    pub uploads: Uploads,
+    pub presence: Arc<dyn Presence>,
+    pub announcer: Announcer,
+    pub flood: Arc<dyn FloodLimiter>,
+    pub lockout: Arc<dyn LoginLockout>,
+    pub writer: MessageWriter,
+}
+
+#[derive(Clone)]
+pub struct AppState(pub Arc<Shared>);
+
+impl Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// The oldest time still inside the retention window.
+    pub fn retention_cutoff(&self) -> NaiveDateTime {
+        chat_domain::timestamps::now()
+            - chrono::Duration::days(i64::from(self.config.retention_days))
+    }
+}
+
+/// The HTTP side's state: the shared state plus the Socket.IO handle.
+#[derive(Clone)]
+pub struct HttpState {
+    pub app: AppState,
+    pub io: SocketIo,
+    pub origins: AllowedOrigins,
+}
+
+impl FromRef<HttpState> for AppState {
+    fn from_ref(s: &HttpState) -> AppState {
+        s.app.clone()
+    }
+}
+
+impl FromRef<HttpState> for SocketIo {
+    fn from_ref(s: &HttpState) -> SocketIo {
+        s.io.clone()
+    }
+}
+
+impl FromRef<HttpState> for AllowedOrigins {
+    fn from_ref(s: &HttpState) -> AllowedOrigins {
+        s.origins.clone()
+    }
+}

@@ -1,0 +1,71 @@
+//! The page: the web folder with the Flask catch-all (unknown paths get
+//! index.html), or the copy built into the binary when the folder is missing;
+//! and the official socket.io client at /socket.io/socket.io.js.
+
+use std::path::Path;
+
+use axum::extract::Request;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::{HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tower_http::services::{ServeDir, ServeFile};
+
+/// socket.io-client 4.8 from npm (scripts/vendor-socketio-client.sh refreshes it).
+const SOCKET_IO_JS: &str = include_str!("../../../web/vendor/socket.io.js");
+const SOCKET_IO_MIN_JS: &str = include_str!("../../../web/vendor/socket.io.min.js");
+
+const INDEX_HTML: &str = include_str!("../../../web/index.html");
+const APP_JS: &str = include_str!("../../../web/app.js");
+const STYLE_CSS: &str = include_str!("../../../web/style.css");
+
+fn asset(body: &'static str, content_type: &'static str) -> Response {
+    (
+        [
+            (CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// Serves the client before the Socket.IO layer, which owns every other
+/// path under /socket.io/.
+pub async fn socket_io_client(request: Request, next: Next) -> Response {
+    if request.method() == Method::GET || request.method() == Method::HEAD {
+        match request.uri().path() {
+            "/socket.io/socket.io.js" => {
+                return asset(SOCKET_IO_JS, "application/javascript; charset=utf-8")
+            }
+            "/socket.io/socket.io.min.js" => {
+                return asset(SOCKET_IO_MIN_JS, "application/javascript; charset=utf-8")
+            }
+            _ => {}
+        }
+    }
+    next.run(request).await
+}
+
+/// The page's routes: the folder when there is one, the built-in copy otherwise.
+pub fn page<S: Clone + Send + Sync + 'static>(web_dir: &Path) -> Router<S> {
+    if web_dir.join("index.html").is_file() {
+        tracing::info!(web_dir = %web_dir.display(), "serving the page from the web folder");
+        let index = ServeFile::new(web_dir.join("index.html"));
+        Router::new().fallback_service(ServeDir::new(web_dir).fallback(index))
+    } else {
+        tracing::info!(web_dir = %web_dir.display(), "web folder missing: serving the built-in page");
+        Router::new()
+            .route(
+                "/app.js",
+                get(|| async { asset(APP_JS, "text/javascript; charset=utf-8") }),
+            )
+            .route(
+                "/style.css",
+                get(|| async { asset(STYLE_CSS, "text/css; charset=utf-8") }),
+            )
+            .fallback(|| async { asset(INDEX_HTML, "text/html; charset=utf-8") })
+    }
+}

@@ -1,0 +1,241 @@
+//! Image uploads: streamed to disk under a size limit, judged by their bytes,
+//! named by the server; and the check that an image message names one of them.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::Json;
+use serde_json::{json, Value};
+use tokio::io::AsyncWriteExt;
+
+use crate::auth::CurrentUser;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+pub const URL_PREFIX: &str = "/uploads/";
+/// An upload that takes longer than this is cut off (a body that never ends).
+const UPLOAD_TIMEOUT: Duration = Duration::from_secs(120);
+/// Room for the multipart envelope around the file.
+const ENVELOPE_BYTES: u64 = 64 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageKind {
+    Png,
+    Jpeg,
+    Gif,
+    Webp,
+}
+
+impl ImageKind {
+    /// The kind, judged by the first bytes (the name and the claimed type do not count).
+    pub fn sniff(head: &[u8]) -> Option<Self> {
+        if head.starts_with(b"\x89PNG\r\n\x1a\n") {
+            Some(Self::Png)
+        } else if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            Some(Self::Jpeg)
+        } else if head.starts_with(b"GIF87a") || head.starts_with(b"GIF89a") {
+            Some(Self::Gif)
+        } else if head.len() >= 12 && &head[..4] == b"RIFF" && &head[8..12] == b"WEBP" {
+            Some(Self::Webp)
+        } else {
+            None
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Png => "png",
+            Self::Jpeg => "jpg",
+            Self::Gif => "gif",
+            Self::Webp => "webp",
+        }
+    }
+}
+
+/// Bytes needed to tell the kinds apart.
+const SNIFF_BYTES: usize = 12;
+
+/// The upload folder.
+#[derive(Debug, Clone)]
+pub struct Uploads {
+    dir: PathBuf,
+    max_bytes: u64,
+}
+
+/// A name the server could have issued: no path, no hidden file, plain characters.
+pub fn is_safe_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 255
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+impl Uploads {
+    pub fn new(dir: PathBuf, max_bytes: u64) -> std::io::Result<Self> {
+        std::fs::create_dir_all(&dir)?;
+        Ok(Self { dir, max_bytes })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes
+    }
+
+    /// Whether `url` is a `/uploads/<name>` naming a file in the upload folder
+    /// (issued by this server, or by the Flask app before it).
+    pub async fn issued(&self, url: &str) -> bool {
+        let Some(name) = url.strip_prefix(URL_PREFIX) else {
+            return false;
+        };
+        if !is_safe_name(name) {
+            return false;
+        }
+        tokio::fs::metadata(self.dir.join(name))
+            .await
+            .is_ok_and(|m| m.is_file())
+    }
+
+    /// Streams the `file` field of a multipart body into the folder.
+    async fn store(&self, content_type: &str, body: axum::body::Body) -> AppResult<String> {
+        let boundary = multer::parse_boundary(content_type)
+            .map_err(|_| AppError::bad_request("请使用 multipart/form-data 上传文件"))?;
+        let limits = multer::Constraints::new().size_limit(
+            multer::SizeLimit::new()
+                .whole_stream(self.max_bytes + ENVELOPE_BYTES)
+                .per_field(self.max_bytes),
+        );
+        let mut multipart =
+            multer::Multipart::with_constraints(body.into_data_stream(), boundary, limits);
+        while let Some(field) = multipart
+            .next_field()
+            .await
+            .map_err(|e| self.multipart_error(e))?
+        {
+            if field.name() == Some("file") {
+                return self.store_field(field).await;
+            }
+        }
+        Err(AppError::bad_request("没有选择文件"))
+    }
+
+    async fn store_field(&self, mut field: multer::Field<'static>) -> AppResult<String> {
+        let mut head = Vec::with_capacity(SNIFF_BYTES);
+        let mut chunks = Vec::new();
+        while head.len() < SNIFF_BYTES {
+            match field.chunk().await.map_err(|e| self.multipart_error(e))? {
+                Some(chunk) => {
+                    head.extend_from_slice(&chunk[..chunk.len().min(SNIFF_BYTES - head.len())]);
+                    chunks.push(chunk);
+                }
+                None => break,
+            }
+        }
+        let kind = ImageKind::sniff(&head)
+            .ok_or_else(|| AppError::bad_request("只支持 PNG、JPEG、GIF、WebP 格式的图片"))?;
+        let name = format!("{}.{}", uuid::Uuid::new_v4().simple(), kind.extension());
+        let partial = self.dir.join(format!(".{name}.part"));
+        let result = async {
+            let mut file = tokio::fs::File::create(&partial)
+                .await
+                .map_err(AppError::internal)?;
+            for chunk in chunks {
+                file.write_all(&chunk).await.map_err(AppError::internal)?;
+            }
+            while let Some(chunk) = field.chunk().await.map_err(|e| self.multipart_error(e))? {
+                file.write_all(&chunk).await.map_err(AppError::internal)?;
+            }
+            file.sync_all().await.map_err(AppError::internal)?;
+            tokio::fs::rename(&partial, self.dir.join(&name))
+                .await
+                .map_err(AppError::internal)
+        }
+        .await;
+        if result.is_err() {
+            let _ = tokio::fs::remove_file(&partial).await;
+        }
+        result.map(|()| name)
+    }
+
+    fn multipart_error(&self, e: multer::Error) -> AppError {
+        match e {
+            multer::Error::FieldSizeExceeded { .. } | multer::Error::StreamSizeExceeded { .. } => {
+                AppError::TooLarge(self.max_bytes / (1024 * 1024))
+            }
+            other => AppError::bad_request(format!("上传数据格式错误: {other}")),
+        }
+    }
+}
+
+/// `POST /api/upload`
+pub async fn upload(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    request: Request,
+) -> AppResult<Json<Value>> {
+    let content_type = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let store = state.uploads.store(&content_type, request.into_body());
+    let name = tokio::time::timeout(UPLOAD_TIMEOUT, store)
+        .await
+        .map_err(|_| AppError::Timeout)??;
+    tracing::info!(user_id = user.id, file = %name, "image uploaded");
+    Ok(Json(
+        json!({ "success": true, "url": format!("{URL_PREFIX}{name}"), "filename": name }),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_are_judged_by_their_bytes() {
+        assert_eq!(
+            ImageKind::sniff(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"),
+            Some(ImageKind::Png)
+        );
+        assert_eq!(
+            ImageKind::sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10]),
+            Some(ImageKind::Jpeg)
+        );
+        assert_eq!(
+            ImageKind::sniff(b"GIF89a\x01\0\x01\0"),
+            Some(ImageKind::Gif)
+        );
+        assert_eq!(
+            ImageKind::sniff(b"RIFF\x24\0\0\0WEBPVP8 "),
+            Some(ImageKind::Webp)
+        );
+        assert_eq!(ImageKind::sniff(b"RIFF\x24\0\0\0WAVEfmt "), None);
+        assert_eq!(ImageKind::sniff(b"<svg xmlns="), None);
+        assert_eq!(ImageKind::sniff(b""), None);
+    }
+
+    #[test]
+    fn only_plain_names_are_upload_names() {
+        assert!(is_safe_name("3f2a9c.png"));
+        assert!(is_safe_name("20250626_cat-1.jpg"));
+        for bad in [
+            "",
+            ".hidden",
+            "../etc/passwd",
+            "a/b.png",
+            "a\\b.png",
+            "%2e%2e",
+            "名字.png",
+        ] {
+            assert!(!is_safe_name(bad), "{bad}");
+        }
+    }
+}
