@@ -74,8 +74,9 @@ What is removed:
   messages     written before now - RETENTION_DAYS (UTC); rows without a time stay
   images       /uploads/<name> files of the removed image messages that no
                remaining message references
-  uploads      regular files in UPLOAD_DIR not starting with '.', last modified
-               before now - RETENTION_DAYS, that no message references
+  uploads      regular files in UPLOAD_DIR not starting with '.' (except the
+               server's partial uploads .<name>.part), last modified before
+               now - RETENTION_DAYS, that no message references
   log files    regular files directly in LOG_DIR named *.log or *.log.* (e.g.
                chat-server.log, chat-server.log.2025-06-26, app.log.1.gz), not
                starting with '.', last modified before now - LOG_RETENTION_DAYS

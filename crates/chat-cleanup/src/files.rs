@@ -29,9 +29,11 @@ pub fn upload_url(name: &str) -> String {
 }
 
 /// Whether an upload-folder entry is one the cleanup may consider: a safe
-/// name that is not hidden (`.gitkeep`, editor or temporary files stay).
+/// name that is not hidden (`.gitkeep` and the like stay), or the server's
+/// partial upload `.<name>.part` (left behind by a crash; an upload in
+/// progress is recent, so it is never old enough).
 pub fn is_upload_name(name: &str) -> bool {
-    is_safe_name(name) && !name.starts_with('.')
+    is_safe_name(name) && (!name.starts_with('.') || (name.ends_with(".part") && name.len() > 6))
 }
 
 /// The log rule: a name, not hidden, that ends in `.log` or has `.log.` in
@@ -235,6 +237,8 @@ mod tests {
         assert!(is_upload_name("f00_cat.gif"));
         assert!(!is_upload_name(".gitkeep"));
         assert!(!is_upload_name(".tmp-upload"));
+        assert!(is_upload_name(".0fbeaa2aac16.png.part"));
+        assert!(!is_upload_name(".part"));
     }
 
     #[test]

@@ -298,12 +298,18 @@ fn seed(w: &World) -> (Vec<PathBuf>, Vec<PathBuf>) {
     for g in &gone[2..] {
         file_aged(g, 40, 10);
     }
+    // The server's partial upload, left by a crash long ago: an orphan.
+    let stale_part = up.join(".stale.png.part");
+    file_aged(&stale_part, 8, 3);
+    let mut gone = gone;
+    gone.push(stale_part);
     let stay = vec![
         up.join("shared.png"),
         up.join("new.png"),
         up.join("old_file_new_message.png"),
         up.join("orphan_recent.png"),
         up.join(".gitkeep"),
+        up.join(".uploading.png.part"),
         up.join("old_folder").join("inside.png"),
         w.dir.path().join("secret.png"),
         logs.join("chat-server.log.today"),
@@ -315,7 +321,7 @@ fn seed(w: &World) -> (Vec<PathBuf>, Vec<PathBuf>) {
     fs::create_dir(logs.join("archive.log")).unwrap();
     for (s, age) in stay
         .iter()
-        .zip([12, 0, 20, 1, 100, 100, 100, 1, 100, 100, 100])
+        .zip([12, 0, 20, 1, 100, 0, 100, 100, 1, 100, 100, 100])
     {
         file_aged(s, age, 5);
     }
@@ -343,8 +349,8 @@ fn scenario(w: World) {
     assert_eq!(before.len(), 15);
 
     // Expected: 4 old texts + 4 old images + 1 old emoji; 1 image file
-    // (old_only.png, 1234 bytes); 1 orphan; 3 log files.
-    let expected = [9, 1, 1234, 1, 3];
+    // (old_only.png, 1234 bytes); 2 orphans (one a stale .part); 3 log files.
+    let expected = [9, 1, 1234, 2, 3];
 
     let dry = w.cleanup(&["--dry-run"]);
     assert_ok(&dry);
