@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::Connection;
 use diesel::{PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
@@ -148,8 +149,11 @@ impl Database {
             backend: url.backend,
         };
         let mut conn = db.conn()?;
-        run_migrations(&mut conn)?;
-        crate::users::backfill_username_keys(&mut conn)?;
+        exclusively(&mut conn, |conn| {
+            run_migrations(conn)?;
+            crate::users::backfill_username_keys(conn)?;
+            Ok(())
+        })?;
         Ok(db)
     }
 
@@ -189,6 +193,42 @@ impl Database {
     pub fn pool_state(&self) -> (u32, u32) {
         let s = self.pool.state();
         (s.idle_connections, s.connections)
+    }
+}
+
+/// Runs `work` in a transaction that holds the database's write lock from its
+/// first statement (SQLite `BEGIN IMMEDIATE`; a transaction-scoped advisory
+/// lock on PostgreSQL), so that programs opening the same new database at the
+/// same moment (server and cleanup, several nodes) migrate it one after the
+/// other instead of all at once and failing. The migrations' own transactions
+/// become savepoints inside it.
+fn exclusively<T>(
+    conn: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> Result<T>,
+) -> Result<T> {
+    type Tm = <DbConnection as Connection>::TransactionManager;
+    match conn {
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
+        DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    let outcome = (|| {
+        if let DbConnection::Pg(c) = &mut *conn {
+            // Any constant will do, as long as every program uses the same one.
+            c.batch_execute("SELECT pg_advisory_xact_lock(7163365812)")?;
+        }
+        work(&mut *conn)
+    })();
+    match outcome {
+        Ok(value) => {
+            Tm::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            let _ = Tm::rollback_transaction(conn);
+            Err(e)
+        }
     }
 }
 
