@@ -171,8 +171,17 @@ async fn hashes_written_by_other_bcrypt_implementations_verify() {
     let hash_of = |prefix: &str| format!("{prefix}{}", &b[3..]);
     for prefix in ["$2b", "$2a", "$2y"] {
         let hash = hash_of(prefix);
-        assert!(passwords.verify("flask-pass".into(), Some(hash.clone())).await.unwrap(), "{hash}");
-        assert!(!passwords.verify("flask-pasS".into(), Some(hash)).await.unwrap());
+        assert!(
+            passwords
+                .verify("flask-pass".into(), Some(hash.clone()))
+                .await
+                .unwrap(),
+            "{hash}"
+        );
+        assert!(!passwords
+            .verify("flask-pasS".into(), Some(hash))
+            .await
+            .unwrap());
     }
 }
 
@@ -198,10 +207,18 @@ async fn an_unknown_name_takes_as_long_as_a_wrong_password() {
     accounts.authenticate("unknown", "warm up").await.unwrap();
     for _ in 0..7 {
         let t = Instant::now();
-        assert!(accounts.authenticate("known", "wrong password").await.unwrap().is_none());
+        assert!(accounts
+            .authenticate("known", "wrong password")
+            .await
+            .unwrap()
+            .is_none());
         known.push(t.elapsed());
         let t = Instant::now();
-        assert!(accounts.authenticate("unknown", "wrong password").await.unwrap().is_none());
+        assert!(accounts
+            .authenticate("unknown", "wrong password")
+            .await
+            .unwrap()
+            .is_none());
         unknown.push(t.elapsed());
     }
     let (known, unknown) = (median(known), median(unknown));
@@ -211,5 +228,8 @@ async fn an_unknown_name_takes_as_long_as_a_wrong_password() {
         "an unknown name answered in {unknown:?}, a wrong password in {known:?}: \
          the unknown name must cost a bcrypt verification too"
     );
-    assert!(unknown <= known * 3, "unknown {unknown:?} vs known {known:?}");
+    assert!(
+        unknown <= known * 3,
+        "unknown {unknown:?} vs known {known:?}"
+    );
 }

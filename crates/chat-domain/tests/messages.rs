@@ -35,7 +35,13 @@ fn image(author: &User, name: &str, at: NaiveDateTime) -> NewMessage {
 fn store_recent(conn: &mut DbConnection, author: &User, n: usize) -> Vec<Message> {
     let start = common::now() - Duration::hours(1);
     let batch: Vec<NewMessage> = (0..n)
-        .map(|i| text(author, &format!("m{i}"), start + Duration::milliseconds(i as i64)))
+        .map(|i| {
+            text(
+                author,
+                &format!("m{i}"),
+                start + Duration::milliseconds(i as i64),
+            )
+        })
         .collect();
     messages::insert_batch(conn, &batch).unwrap()
 }

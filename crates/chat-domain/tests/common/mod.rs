@@ -83,36 +83,48 @@ pub fn test_options() -> DbOptions {
 impl TestDb {
     /// A new SQLite file in its own temporary folder.
     pub fn sqlite() -> Self {
-        let dir = tempfile::tempdir().expect("temporary folder");
-        let path = dir.path().join("chat_app.db");
-        let url = path.to_str().expect("utf-8 temp path").to_owned();
-        let db = Database::open(&url, &test_options()).expect("open a fresh SQLite database");
-        assert_eq!(db.backend(), Backend::Sqlite);
-        Self {
-            db: Some(db),
-            url,
-            place: Place::Sqlite { _dir: dir, path },
-        }
+        Self::unopened(Backend::Sqlite).opened()
     }
 
     /// A new PostgreSQL database `chat_test_<random>` on the test server.
     pub fn postgres() -> Self {
-        let name = format!("chat_test_{}", uuid::Uuid::new_v4().simple());
-        admin_connection()
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
-        let url = with_database(&postgres_admin_url(), &name);
-        // From here on, Drop removes the database even if opening fails.
-        let mut test_db = Self {
-            db: None,
-            url,
-            place: Place::Postgres { name },
-        };
-        let db = Database::open(&test_db.url, &test_options())
-            .expect("open a fresh PostgreSQL database");
-        assert_eq!(db.backend(), Backend::Postgres);
-        test_db.db = Some(db);
-        test_db
+        Self::unopened(Backend::Postgres).opened()
+    }
+
+    /// A place for a database that nothing has opened yet: a path where no
+    /// SQLite file is yet, or an empty PostgreSQL database. Dropped as usual.
+    pub fn unopened(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temporary folder");
+                let path = dir.path().join("chat_app.db");
+                let url = path.to_str().expect("utf-8 temp path").to_owned();
+                Self {
+                    db: None,
+                    url,
+                    place: Place::Sqlite { _dir: dir, path },
+                }
+            }
+            Backend::Postgres => {
+                let name = format!("chat_test_{}", uuid::Uuid::new_v4().simple());
+                admin_connection()
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
+                Self {
+                    db: None,
+                    url: with_database(&postgres_admin_url(), &name),
+                    place: Place::Postgres { name },
+                }
+            }
+        }
+    }
+
+    /// Opens (and so migrates) the database with `Database::open`.
+    pub fn opened(mut self) -> Self {
+        let db = Database::open(&self.url, &test_options())
+            .unwrap_or_else(|e| panic!("open a fresh database at {}: {e}", self.url));
+        self.db = Some(db);
+        self
     }
 
     pub fn on(backend: Backend) -> Self {
