@@ -364,6 +364,23 @@ test('logging out in another tab sends this tab back to the login screen', async
   await closeAll();
 });
 
+test('a reconnect refused as unauthorized (session ended meanwhile) goes back to the login screen', async () => {
+  const { context, page } = await newPage();
+  await registerViaUi(page, uniqueName('expire'));
+  await context.setOffline(true);
+  await waitText(page.locator('#connection-status'), /^(重新连接中|离线)$/, 'status while offline', 60000);
+  // end the session behind the page's back (the API request does not go through the page)
+  const r = await context.request.post(CHAT_URL + '/api/logout');
+  assert.equal(r.status(), 200);
+  await context.setOffline(false);
+  await page.locator('#login-form').waitFor({ state: 'visible', timeout: 30000 });
+  assert.equal(await page.isVisible('#chat-screen'), false);
+  await page.locator('#toast').waitFor({ state: 'visible' });
+  assert.match(await page.textContent('#toast'), /登录/);
+  assert.deepEqual(page.errors, []);
+  await closeAll();
+});
+
 test('mobile viewport (375x740): login, send, see messages, no horizontal scroll', async () => {
   const mobile = { viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
   const { page: m } = await newPage(mobile);
