@@ -124,7 +124,7 @@ watched_alive() {
 }
 
 run_cleanup() {
-  say "running $bin $*"
+  say "running $bin${*:+ $*}"
   "$bin" "$@"
   rc=$?
   if [ "$rc" -eq 0 ]; then say "cleanup finished"; else say "cleanup failed with exit status $rc"; fi
