@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
-use diesel::Connection;
+use diesel::{Connection, RunQueryDsl};
 use diesel::{PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
@@ -151,6 +151,7 @@ impl Database {
         let mut conn = db.conn()?;
         exclusively(&mut conn, |conn| {
             run_migrations(conn)?;
+            never_reuse_message_ids(conn)?;
             crate::users::backfill_username_keys(conn)?;
             Ok(())
         })?;
@@ -243,6 +244,54 @@ fn run_migrations(conn: &mut DbConnection) -> Result<()> {
     if done > 0 {
         tracing::info!(migrations = done, "database migrations applied");
     }
+    Ok(())
+}
+
+#[derive(diesel::QueryableByName)]
+struct TableSql {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    sql: Option<String>,
+}
+
+/// The Flask app's `messages` table (SQLAlchemy `db.create_all()`) has no
+/// AUTOINCREMENT, so once the cleanup has emptied the room SQLite hands out
+/// ids from 1 again, and a page catching up with `after_id` never sees the
+/// new messages. Rebuild such a table with AUTOINCREMENT, every row copied as
+/// it is (same ids, values and column types); SQLite then never reuses an id.
+/// A table made by our migration already has it: nothing to do.
+fn never_reuse_message_ids(conn: &mut DbConnection) -> Result<()> {
+    let DbConnection::Sqlite(c) = conn else {
+        return Ok(()); // BIGSERIAL never goes back.
+    };
+    let table: Vec<TableSql> = diesel::sql_query(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'messages'",
+    )
+    .load(c)?;
+    let autoincrement = table
+        .first()
+        .and_then(|t| t.sql.as_deref())
+        .is_some_and(|sql| sql.to_ascii_uppercase().contains("AUTOINCREMENT"));
+    if autoincrement {
+        return Ok(());
+    }
+    c.batch_execute(
+        "CREATE TABLE messages_autoincrement (
+             id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+             user_id INTEGER NOT NULL REFERENCES users (id),
+             content TEXT NOT NULL,
+             message_type VARCHAR(20),
+             timestamp DATETIME
+         );
+         INSERT INTO messages_autoincrement (id, user_id, content, message_type, timestamp)
+             SELECT id, user_id, content, message_type, timestamp FROM messages ORDER BY id;
+         DROP TABLE messages;
+         ALTER TABLE messages_autoincrement RENAME TO messages;
+         CREATE INDEX IF NOT EXISTS ix_messages_timestamp ON messages (timestamp);
+         CREATE INDEX IF NOT EXISTS ix_messages_user_id ON messages (user_id);
+         CREATE INDEX IF NOT EXISTS ix_messages_image_content ON messages (content)
+             WHERE message_type = 'image';",
+    )?;
+    tracing::info!("messages table rebuilt with AUTOINCREMENT: ids are never reused");
     Ok(())
 }
 
