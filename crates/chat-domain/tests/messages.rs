@@ -306,6 +306,28 @@ on_both_backends! {
         assert_eq!(messages::delete_older_than(&mut conn, cutoff, 0).unwrap().deleted, 0);
     }
 
+    /// Ids are never reused, not even after the cleanup emptied the room:
+    /// a page catching up with `after_id` must see what comes next.
+    async fn ids_are_never_reused_even_after_the_room_was_emptied(db) {
+        let alice = user(&db, "alice").await;
+        let mut conn = db.conn().unwrap();
+        let old = messages::insert_batch(&mut conn, &[
+            text(&alice, "a", common::days_ago(9)),
+            text(&alice, "b", common::days_ago(8)),
+        ]).unwrap();
+        let last_seen = old[1].id;
+        messages::delete_older_than(&mut conn, common::retention_start(), 100).unwrap();
+        assert_eq!(messages::max_id(&mut conn).unwrap(), 0);
+        drop(conn);
+        db.close();
+        let db = db.reopen();
+        let mut conn = db.conn().unwrap();
+        let new = messages::insert(&mut conn, text(&alice, "c", common::now())).unwrap();
+        assert!(new.id > last_seen, "id {} reused after {last_seen}", new.id);
+        let caught_up = messages::page(&mut conn, Page::After { id: last_seen, limit: 50 }, common::retention_start()).unwrap();
+        assert_eq!(caught_up, vec![new]);
+    }
+
     /// Of some image URLs, the ones a stored image message still shows.
     async fn referenced_images_are_those_still_shown(db) {
         let alice = user(&db, "alice").await;
