@@ -23,6 +23,9 @@ pub enum DbConnection {
 
 pub type PooledConn = PooledConnection<ConnectionManager<DbConnection>>;
 
+/// Histogram (seconds) of the wait for a pooled connection in [`Database::run`].
+pub const POOL_WAIT_METRIC: &str = "chat_db_pool_wait_seconds";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -175,7 +178,9 @@ impl Database {
     {
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
+            let waited = std::time::Instant::now();
             let mut conn = pool.get()?;
+            metrics::histogram!(POOL_WAIT_METRIC).record(waited.elapsed().as_secs_f64());
             f(&mut conn)
         })
         .await?

@@ -30,13 +30,16 @@ use crate::origin::{self, AllowedOrigins};
 use crate::presence::{Announcer, MemoryPresence, Presence};
 use crate::state::{AppState, HttpState, Shared};
 use crate::uploads::{self, Uploads};
-use crate::{health, json, socket, static_files};
+use crate::{health, json, socket, static_files, telemetry};
 
 pub const SESSION_COOKIE: &str = "session";
 /// PROTOCOL.md §1.
 const PING_INTERVAL: Duration = Duration::from_millis(25_000);
 const PING_TIMEOUT: Duration = Duration::from_millis(20_000);
 const MAX_PAYLOAD: u64 = 1_000_000;
+/// Packets a socket may have waiting to be written before further ones are
+/// dropped (and counted): room for a join storm's burst of notices.
+const SEND_QUEUE_PACKETS: usize = 1024;
 /// How often idle limiter entries and expired sessions are swept.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
@@ -61,6 +64,7 @@ pub enum StartError {
 }
 
 pub async fn build(config: Config) -> Result<App, StartError> {
+    telemetry::install();
     let db_options = DbOptions {
         pool_size: config.db_pool_size,
         ..DbOptions::default()
@@ -104,6 +108,7 @@ pub async fn build(config: Config) -> Result<App, StartError> {
         .ping_timeout(PING_TIMEOUT)
         .max_payload(MAX_PAYLOAD)
         .ws_max_message_size(MAX_PAYLOAD as usize)
+        .max_buffer_size(SEND_QUEUE_PACKETS)
         .with_state(state.clone())
         .build_layer();
     socket::register(&io);
@@ -117,6 +122,7 @@ pub async fn build(config: Config) -> Result<App, StartError> {
             let now = std::time::Instant::now();
             flood.0.sweep(now);
             lockout.0.sweep(now);
+            telemetry::upkeep();
             if let Err(e) = sessions.delete_expired().await {
                 tracing::warn!(error = %e, "deleting expired sessions failed");
             }
@@ -165,6 +171,7 @@ pub async fn build(config: Config) -> Result<App, StartError> {
         .merge(api)
         .merge(uploaded_images)
         .route("/healthz", get(health::healthz))
+        .route("/metrics", get(telemetry::render))
         .merge(static_files::page(&config.web_dir))
         .with_state(http_state)
         .layer(io_layer)

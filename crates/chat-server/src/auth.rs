@@ -16,6 +16,7 @@ use tower_sessions::Session;
 use crate::error::{AppError, AppResult};
 use crate::json::JsonObject;
 use crate::state::AppState;
+use crate::telemetry;
 
 /// Where the logged-in user's id is kept in the session, for the socket handshake.
 pub const SESSION_USER_KEY: &str = "user_id";
@@ -145,6 +146,7 @@ pub async fn login(
     );
     let lockout = &state.lockout;
     if let Some(left) = lockout.locked_for(&key).await.map_err(AppError::internal)? {
+        metrics::counter!(telemetry::LOGINS, "result" => "locked").increment(1);
         return Err(AppError::LockedOut(left.as_secs().div_ceil(60).max(1)));
     }
     let creds = Credentials {
@@ -160,6 +162,7 @@ pub async fn login(
         return Err(AppError::BadCredentials);
     };
     lockout.clear(&key).await.map_err(AppError::internal)?;
+    metrics::counter!(telemetry::LOGINS, "result" => "success").increment(1);
     start_session(&mut auth, &session, &user).await?;
     tracing::info!(user_id = user.id, "logged in");
     Ok(Json(user_body(&user)))

@@ -62,6 +62,17 @@ impl AppError {
         AppError::Internal(e.to_string())
     }
 
+    /// A short label for metrics.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            AppError::BadRequest(_) => "invalid",
+            AppError::Flooding => "flood",
+            AppError::Unavailable => "unavailable",
+            AppError::Unauthorized | AppError::BadCredentials => "unauthorized",
+            _ => "other",
+        }
+    }
+
     /// The protocol's failure object, for acknowledgements and HTTP bodies.
     pub fn body(&self) -> serde_json::Value {
         json!({ "success": false, "error": self.to_string() })

@@ -14,6 +14,7 @@ pub mod presence;
 pub mod socket;
 pub mod state;
 pub mod static_files;
+pub mod telemetry;
 pub mod uploads;
 
 pub use app::{build, serve, App};

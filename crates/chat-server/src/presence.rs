@@ -102,9 +102,10 @@ impl Announcer {
                 changed.notified().await;
                 match presence.online().await {
                     Ok(online) => {
-                        if let Err(e) = io.emit("online_users", &online).await {
-                            tracing::warn!(error = %e, "online_users broadcast failed");
-                        }
+                        crate::socket::note_broadcast(
+                            "online_users",
+                            io.emit("online_users", &online).await,
+                        );
                     }
                     Err(e) => tracing::warn!(error = %e, "presence unavailable"),
                 }

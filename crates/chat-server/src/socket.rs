@@ -19,6 +19,7 @@ use crate::auth::SESSION_USER_KEY;
 use crate::error::AppError;
 use crate::messages::parse_draft;
 use crate::state::AppState;
+use crate::telemetry;
 
 /// Who a socket belongs to: decided once, from the handshake's session.
 #[derive(Debug, Clone)]
@@ -40,6 +41,29 @@ pub enum HandshakeError {
     Unauthorized,
     #[error("服务暂时不可用，请稍后再试")]
     Unavailable,
+}
+
+/// Logs and counts what a broadcast could not deliver. A socket whose send
+/// queue is full misses the packet; socketioxide does not say which one.
+pub fn note_broadcast(event: &'static str, result: Result<(), socketioxide::BroadcastError>) {
+    match result {
+        Ok(()) => {}
+        Err(socketioxide::BroadcastError::Socket(errors)) => {
+            let full = errors
+                .iter()
+                .filter(|e| matches!(e, socketioxide::SocketError::InternalChannelFull))
+                .count();
+            if full > 0 {
+                metrics::counter!(telemetry::BROADCAST_DROPS).increment(full as u64);
+                tracing::warn!(
+                    event,
+                    sockets = full,
+                    "send queue full: packet dropped for these sockets"
+                );
+            }
+        }
+        Err(e) => tracing::warn!(event, error = %e, "broadcast failed"),
+    }
 }
 
 pub fn register(io: &SocketIo) {
@@ -97,6 +121,7 @@ async fn on_connect(
     s.on("send_message", on_send_message);
     s.on_disconnect(on_disconnect);
     s.join(session_room(&user.session_id));
+    metrics::gauge!(telemetry::SOCKETS_CONNECTED).increment(1);
     tracing::debug!(sid = %s.id, user_id = user.id, "socket connected");
 
     match state.presence.connect(user.id, &user.username).await {
@@ -106,9 +131,8 @@ async fn on_connect(
                 "online_count": online_count,
                 "timestamp": chat_domain::timestamps::to_rfc3339(&chat_domain::timestamps::now()),
             });
-            if let Err(e) = io.emit("user_joined", &joined).await {
-                tracing::warn!(error = %e, "user_joined broadcast failed");
-            }
+            note_broadcast("user_joined", io.emit("user_joined", &joined).await);
+            metrics::gauge!(telemetry::USERS_ONLINE).set(online_count as f64);
             state.announcer.changed();
         }
         Ok(None) => {}
@@ -136,6 +160,7 @@ async fn on_disconnect(
     Extension(user): Extension<SocketUser>,
 ) {
     tracing::debug!(sid = %s.id, user_id = user.id, ?reason, "socket disconnected");
+    metrics::gauge!(telemetry::SOCKETS_CONNECTED).decrement(1);
     leave(&state, &io, &user).await;
 }
 
@@ -147,9 +172,8 @@ async fn leave(state: &AppState, io: &SocketIo, user: &SocketUser) {
                 "online_count": online_count,
                 "timestamp": chat_domain::timestamps::to_rfc3339(&chat_domain::timestamps::now()),
             });
-            if let Err(e) = io.emit("user_left", &left).await {
-                tracing::warn!(error = %e, "user_left broadcast failed");
-            }
+            note_broadcast("user_left", io.emit("user_left", &left).await);
+            metrics::gauge!(telemetry::USERS_ONLINE).set(online_count as f64);
             state.announcer.changed();
         }
         Ok(None) => {}
@@ -186,6 +210,7 @@ async fn on_send_message(
         Ok(message) => json!({ "success": true, "message": message }),
         Err(e) => {
             tracing::debug!(user_id = user.id, error = %e, "message refused");
+            metrics::counter!(telemetry::MESSAGES_REFUSED, "reason" => e.reason()).increment(1);
             if !wants_ack {
                 let _ = s.emit("error", &json!({ "message": e.to_string() }));
                 return;

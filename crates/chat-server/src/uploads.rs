@@ -185,6 +185,17 @@ pub async fn upload(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
+    // A declared length over the limit is refused before a byte is read.
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > state.uploads.max_bytes() + ENVELOPE_BYTES) {
+        return Err(AppError::TooLarge(
+            state.uploads.max_bytes() / (1024 * 1024),
+        ));
+    }
     let store = state.uploads.store(&content_type, request.into_body());
     let name = tokio::time::timeout(UPLOAD_TIMEOUT, store)
         .await

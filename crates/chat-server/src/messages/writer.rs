@@ -5,8 +5,10 @@
 use chat_domain::{messages, Database, Message, NewMessage};
 use socketioxide::SocketIo;
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 
 use crate::error::{AppError, AppResult};
+use crate::telemetry;
 
 /// Most messages committed in one transaction.
 const MAX_BATCH: usize = 256;
@@ -15,6 +17,7 @@ const QUEUE: usize = 8192;
 
 struct Pending {
     message: NewMessage,
+    accepted: Instant,
     stored: oneshot::Sender<AppResult<Message>>,
 }
 
@@ -34,7 +37,11 @@ impl MessageWriter {
     pub async fn submit(&self, message: NewMessage) -> AppResult<Message> {
         let (stored, rx) = oneshot::channel();
         self.queue
-            .send(Pending { message, stored })
+            .send(Pending {
+                message,
+                stored,
+                accepted: Instant::now(),
+            })
             .await
             .map_err(|_| AppError::internal("message writer stopped"))?;
         rx.await
@@ -57,10 +64,13 @@ impl WriterTask {
                     .await;
                 match result {
                     Ok(stored) => {
+                        metrics::counter!(telemetry::MESSAGES_STORED)
+                            .increment(stored.len() as u64);
                         for (pending, message) in batch.drain(..).zip(stored) {
-                            if let Err(e) = io.emit("new_message", &message).await {
-                                tracing::warn!(error = %e, id = message.id, "new_message broadcast failed");
-                            }
+                            let result = io.emit("new_message", &message).await;
+                            crate::socket::note_broadcast("new_message", result);
+                            metrics::histogram!(telemetry::BROADCAST_SECONDS)
+                                .record(pending.accepted.elapsed().as_secs_f64());
                             let _ = pending.stored.send(Ok(message));
                         }
                     }

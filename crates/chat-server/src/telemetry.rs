@@ -1,0 +1,83 @@
+//! `GET /metrics` in the Prometheus text format, and the names of what is
+//! measured (documented in the README).
+
+use std::sync::OnceLock;
+
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+pub const SOCKETS_CONNECTED: &str = "chat_sockets_connected";
+pub const USERS_ONLINE: &str = "chat_users_online";
+pub const MESSAGES_STORED: &str = "chat_messages_stored_total";
+pub const MESSAGES_REFUSED: &str = "chat_messages_refused_total";
+pub const BROADCAST_SECONDS: &str = "chat_message_broadcast_seconds";
+pub const BROADCAST_DROPS: &str = "chat_broadcast_drops_total";
+pub const LOGINS: &str = "chat_logins_total";
+/// Recorded by the domain crate around every pooled connection checkout.
+pub const DB_POOL_WAIT_SECONDS: &str = chat_domain::db::POOL_WAIT_METRIC;
+
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// Installs the process-wide recorder once (several apps in one test process
+/// share it). None when another recorder was installed first.
+pub fn install() -> Option<PrometheusHandle> {
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
+                .ok()?
+                .build_recorder();
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder).ok()?;
+            describe();
+            Some(handle)
+        })
+        .clone()
+}
+
+fn describe() {
+    metrics::describe_gauge!(SOCKETS_CONNECTED, "Socket.IO connections open on this node");
+    metrics::describe_gauge!(USERS_ONLINE, "Users online in the room");
+    metrics::describe_counter!(MESSAGES_STORED, "Chat messages stored and broadcast");
+    metrics::describe_counter!(MESSAGES_REFUSED, "send_message refusals, by reason");
+    metrics::describe_histogram!(
+        BROADCAST_SECONDS,
+        metrics::Unit::Seconds,
+        "From send_message accepted to new_message broadcast"
+    );
+    metrics::describe_counter!(
+        BROADCAST_DROPS,
+        "Packets a socket's full send queue could not take (that socket is disconnected)"
+    );
+    metrics::describe_counter!(LOGINS, "Login attempts, by result");
+    metrics::describe_histogram!(
+        DB_POOL_WAIT_SECONDS,
+        metrics::Unit::Seconds,
+        "Time waiting for a database connection"
+    );
+}
+
+pub async fn render() -> impl IntoResponse {
+    let body = HANDLE
+        .get()
+        .cloned()
+        .flatten()
+        .map(|h| h.render())
+        .unwrap_or_default();
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        body,
+    )
+}
+
+/// Drains histogram buffers; called periodically.
+pub fn upkeep() {
+    if let Some(Some(h)) = HANDLE.get() {
+        h.run_upkeep();
+    }
+}
