@@ -2,7 +2,7 @@
 
 import { describe, test, before } from "node:test";
 import assert from "node:assert/strict";
-import { Session, newUser, assertError, IMAGES, pngOfSize, rawRequest } from "./helpers.mjs";
+import { BASE, Session, newUser, assertError, IMAGES, pngOfSize, rawRequest } from "./helpers.mjs";
 
 const FIVE_MIB = 5 * 1024 * 1024; // 5,242,880
 
@@ -105,6 +105,36 @@ describe("POST /api/upload", () => {
   test("401 when not logged in", async () => {
     assertError(await new Session().upload(IMAGES.png.bytes, "p.png", { type: "image/png" }), 401, "no cookie");
   });
+});
+
+describe("POST /api/upload on a kept-alive connection", () => {
+  // Browsers and fetch reuse connections. A server that answers an upload
+  // early (401, 400, 413) without reading the body must either keep the
+  // connection usable or announce "Connection: close"; closing it silently
+  // makes the page's next request fail with a network error.
+  for (const [what, status, make] of [
+    ["401 (not logged in)", 401, async () => ({ session: new Session(), bytes: IMAGES.png.bytes })],
+    ["400 (not an image)", 400, async () => ({ session: (await newUser()).session, bytes: Buffer.alloc(64 * 1024, 0x41) })],
+  ]) {
+    test(`after an early ${what} answer the next request on the connection works`, async () => {
+      const { session, bytes } = await make();
+      for (let round = 0; round < 3; round++) {
+        const fd = new FormData();
+        fd.append("file", new Blob([bytes], { type: "image/png" }), "x.png");
+        const headers = session.cookie ? { Cookie: session.cookieHeader() } : {};
+        const r1 = await fetch(BASE + "/api/upload", { method: "POST", body: fd, headers });
+        await r1.arrayBuffer();
+        assert.equal(r1.status, status);
+        if ((r1.headers.get("connection") || "").toLowerCase() === "close") continue;
+        const r2 = await fetch(BASE + "/api/logout", { method: "POST" }).catch((e) => e);
+        assert.ok(
+          !(r2 instanceof Error),
+          `round ${round}: the connection was closed without "Connection: close" (${r2.cause?.code || r2.message})`,
+        );
+        assert.equal(r2.status, 200);
+      }
+    });
+  }
 });
 
 describe("GET /uploads/<name>", () => {

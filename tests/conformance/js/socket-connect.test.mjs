@@ -3,6 +3,7 @@
 
 import { describe, test, afterEach } from "node:test";
 import assert from "node:assert/strict";
+import { io } from "socket.io-client";
 import {
   BASE,
   TRANSPORT,
@@ -152,6 +153,38 @@ describe(`connecting requires a logged-in session [${TRANSPORT}]`, () => {
     await sleep(QUIET_WINDOW);
     assertNothingAnnouncedAbout(w, mark, "");
     assert.deepEqual(w.since(mark).filter((e) => e.event === "user_joined"), []);
+  });
+});
+
+describe(`the namespace is the default one, "/" [${TRANSPORT}]`, () => {
+  test("a socket on another namespace is refused and announces no one", async () => {
+    const watcher = await newUser();
+    const w = await connect(watcher.session);
+    await w.waitFor("online_users");
+    const mark = w.mark();
+    const { session, username } = await newUser();
+    const other = io(BASE + "/chat", {
+      transports: [TRANSPORT],
+      extraHeaders: { Cookie: session.cookieHeader() },
+      forceNew: true,
+      reconnection: false,
+      timeout: 5000,
+    });
+    try {
+      const outcome = await withTimeout(
+        new Promise((resolve) => {
+          other.once("connect", () => resolve("connected"));
+          other.once("connect_error", (e) => resolve(e));
+        }),
+        5000,
+        "no answer to a CONNECT on /chat",
+      );
+      assert.notEqual(outcome, "connected", "the namespace /chat does not exist");
+      await sleep(QUIET_WINDOW);
+      assertNothingAnnouncedAbout(w, mark, username);
+    } finally {
+      other.close();
+    }
   });
 });
 

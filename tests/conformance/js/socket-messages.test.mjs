@@ -4,6 +4,7 @@ import { describe, test, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import {
   BASE,
+  Client,
   TRANSPORT,
   QUIET_WINDOW,
   connect,
@@ -321,5 +322,52 @@ describe(`send_message [${TRANSPORT}]`, () => {
     assertRefusalAck(await r.s1.send({ content: "" }), "empty");
     const m = assertAcceptAck(await r.s1.send({ content: "still here " + randAlnum(4) }), "after refusal");
     await r.o.waitFor("new_message", (x) => x.id === m.id);
+  });
+});
+
+describe(`send_message right after connecting [${TRANSPORT}]`, () => {
+  // A page may emit as soon as `connect` fires, and socket.io-client even
+  // buffers emits made before it and flushes them on connect: the server must
+  // handle a socket's events from its first moment.
+  test("a send_message emitted as soon as `connect` fires is answered, every time", async () => {
+    const u = await newUser();
+    let lost = 0;
+    const rounds = 40;
+    for (let i = 0; i < rounds; i++) {
+      const c = new Client(u.session, { settle: false });
+      await c.open();
+      try {
+        // refused (blank), so that it does not count towards the flood limit
+        const ack = await c.socket.timeout(2000).emitWithAck("send_message", { content: " " });
+        assert.equal(ack.success, false);
+      } catch (e) {
+        if (!/timed out/.test(e.message)) throw e;
+        lost++;
+      }
+      await c.close();
+    }
+    assert.equal(lost, 0, `${lost} of ${rounds} send_message events right after connect got no answer`);
+  });
+
+  test("a send_message emitted before the connection is up (buffered by the client) is handled", async () => {
+    const u = await newUser();
+    const o = await connect((await newUser()).session);
+    let lost = 0;
+    const rounds = 20;
+    for (let i = 0; i < rounds; i++) {
+      const c = new Client(u.session, { settle: false });
+      c.socket.connect();
+      const content = `buffered ${i} ${randAlnum(6)}`;
+      try {
+        const ack = await c.socket.timeout(2000).emitWithAck("send_message", { content });
+        assert.equal(ack.success, true, JSON.stringify(ack));
+        await o.waitFor("new_message", (m) => m.content === content);
+      } catch (e) {
+        if (!/timed out/.test(e.message)) throw e;
+        lost++;
+      }
+      await c.close();
+    }
+    assert.equal(lost, 0, `${lost} of ${rounds} buffered send_message events were lost`);
   });
 });

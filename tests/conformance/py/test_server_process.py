@@ -5,7 +5,8 @@
 - §2/§3 a database written by the Flask app is adopted: Flask-Bcrypt hashes
   verify, names that differ only in case keep working, naive UTC timestamps
   are read as UTC;
-- §3/§5 only messages of the retention window (7 days, configurable) are returned.
+- §3/§5 only messages of the retention window (7 days, configurable) are returned;
+- §3 passwords are stored as bcrypt `$2b$` hashes, cost 12 by default.
 
 Skipped when CHAT_SERVER_BIN is not an executable file, or CONFORMANCE_NO_SPAWN=1.
 """
@@ -60,7 +61,8 @@ def port_is_free(port, host="0.0.0.0"):
 class Server:
     """chat-server on a data folder; start()/stop() can be repeated."""
 
-    def __init__(self, data_dir, extra=(), port=None, default_address=False):
+    def __init__(self, data_dir, extra=(), port=None, default_address=False, default_cost=False):
+        self.default_cost = default_cost
         self.data = data_dir
         self.extra = list(extra)
         self.port = port or free_port()
@@ -81,9 +83,10 @@ class Server:
             os.path.join(self.data, "chat_app.db"),
             "--upload-dir",
             os.path.join(self.data, "uploads"),
-            "--bcrypt-cost",
-            "4",
-        ] + self.extra
+        ]
+        if not self.default_cost:
+            args += ["--bcrypt-cost", "4"]
+        args += self.extra
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
@@ -259,3 +262,29 @@ def test_retention_window_is_configurable(data_dir, servers):
     assert s.post(srv.url + "/api/login", json={"username": "Alice", "password": "flask-pass-1"}).status_code == 200
     ids = [m["id"] for m in s.get(srv.url + "/api/messages").json()["messages"]]
     assert ids[:3] == [1, 2, 3]
+
+
+def stored_hash(db_path, username):
+    con = sqlite3.connect(db_path)
+    try:
+        return con.execute("SELECT password_hash FROM users WHERE username = ?", (username,)).fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_passwords_are_stored_as_bcrypt_2b_cost_12_by_default(data_dir, servers):
+    srv = servers(data_dir, default_cost=True).start()
+    name = rand_name()
+    r = requests.post(srv.url + "/api/register", json={"username": name, "password": "secret-pw"})
+    assert r.status_code == 201, r.text
+    h = stored_hash(os.path.join(data_dir, "chat_app.db"), name)
+    assert h.startswith("$2b$12$"), f"bcrypt $2b$ with cost 12, not {h[:7]}"
+    assert "secret-pw" not in h
+
+
+def test_bcrypt_cost_flag_applies_to_new_hashes(data_dir, servers):
+    srv = servers(data_dir).start()  # --bcrypt-cost 4
+    name = rand_name()
+    r = requests.post(srv.url + "/api/register", json={"username": name, "password": "secret-pw"})
+    assert r.status_code == 201, r.text
+    assert stored_hash(os.path.join(data_dir, "chat_app.db"), name).startswith("$2b$04$")
