@@ -37,9 +37,13 @@ ko() {
   if [ -n "${2:-}" ]; then printf '%s\n' "$2" | tail -20 | sed 's/^/        /'; fi
 }
 skip() {
-  if [ "$STRICT" = 1 ]; then ko "$1 (skipped: $2; OPS_REQUIRE_BINARIES=1)"; return; fi
   skipped=$((skipped + 1))
   printf '  \033[33mskip\033[0m  %s: %s\n' "$1" "$2"
+}
+# skip_bin: a skip for want of the real binaries (a failure when STRICT).
+skip_bin() {
+  if [ "$STRICT" = 1 ]; then ko "$1 (skipped: $2; OPS_REQUIRE_BINARIES=1)"; return; fi
+  skip "$@"
 }
 # check NAME CMD...: passes when CMD succeeds; shows its output when it fails.
 check() {
@@ -385,7 +389,7 @@ if [ "$have_server" = 1 ] && [ "$have_cleanup" = 1 ]; then
     kill -TERM "$ep" 2>/dev/null
   fi
 else
-  skip "real server through the entrypoint" "$no_bin_reason"
+  skip_bin "real server through the entrypoint" "$no_bin_reason"
 fi
 
 section "The real chat-cleanup, as cron, systemd and the scheduler run it"
@@ -407,7 +411,7 @@ if [ "$have_cleanup" = 1 ]; then
   [ "$rc" != 0 ] && [[ $out == *"cleanup failed with exit status $rc"* ]] \
     && ok "the scheduler reports its failure on a missing database (exit $rc)" || ko "missing database through the scheduler: exit $rc" "$out"
 else
-  skip "real chat-cleanup" "$no_bin_reason"
+  skip_bin "real chat-cleanup" "$no_bin_reason"
 fi
 
 # ---------------------------------------------------------------------------
