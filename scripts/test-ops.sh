@@ -25,6 +25,10 @@ finish() {
   local p
   for p in "${bg_pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
   for p in "${bg_pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+  # Stubs orphaned by a broken entrypoint: processes running from our temp folder.
+  for p in /proc/[0-9]*; do
+    grep -qF "$TMP/" "$p/cmdline" 2>/dev/null && kill -KILL "${p#/proc/}" 2>/dev/null
+  done
   rm -rf "$TMP"
 }
 trap finish EXIT
