@@ -98,6 +98,11 @@ pub fn create(conn: &mut DbConnection, username: &str, password_hash: &str) -> R
 
 /// The account with exactly this name (login is case-sensitive, as in Flask).
 pub fn find_by_username(conn: &mut DbConnection, username: &str) -> Result<Option<User>> {
+    if username.contains('\0') {
+        // No stored name holds a NUL, and PostgreSQL refuses one in a query
+        // parameter with an error: a login attempt is just an unknown name.
+        return Ok(None);
+    }
     Ok(users::table
         .filter(users::username.eq(username))
         .select(User::as_select())
