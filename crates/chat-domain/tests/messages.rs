@@ -46,6 +46,27 @@ fn store_recent(conn: &mut DbConnection, author: &User, n: usize) -> Vec<Message
     messages::insert_batch(conn, &batch).unwrap()
 }
 
+/// A row as the Flask app could write it, NULLs included.
+fn insert_flask_row(
+    conn: &mut DbConnection,
+    user_id: i32,
+    content: &str,
+    kind: Option<&str>,
+    at: Option<NaiveDateTime>,
+) {
+    use chat_domain::schema::messages::dsl as m;
+    use diesel::prelude::*;
+    diesel::insert_into(m::messages)
+        .values((
+            m::user_id.eq(user_id),
+            m::content.eq(content),
+            m::message_type.eq(kind),
+            m::timestamp.eq(at),
+        ))
+        .execute(conn)
+        .unwrap();
+}
+
 fn ids(page: &[Message]) -> Vec<i64> {
     page.iter().map(|m| m.id).collect()
 }
@@ -347,6 +368,51 @@ on_both_backends! {
         found.sort();
         assert_eq!(found, ["/uploads/also-kept.gif", "/uploads/kept.png"]);
         assert!(messages::referenced_images(&mut conn, &[]).unwrap().is_empty());
+    }
+
+    /// Of some image URLs, the ones a message that the cleanup with this
+    /// cutoff would keep still shows (what a dry run must not report as freed).
+    async fn referenced_images_kept_are_those_of_kept_messages(db) {
+        let alice = user(&db, "alice").await;
+        let mut conn = db.conn().unwrap();
+        let cutoff = common::retention_start();
+        messages::insert_batch(&mut conn, &[
+            image(&alice, "old-only.png", common::days_ago(9)),
+            image(&alice, "old-and-new.png", common::days_ago(9)),
+            image(&alice, "old-and-new.png", common::days_ago(1)),
+            image(&alice, "new.png", common::now()),
+            image(&alice, "at-cutoff.png", cutoff),
+            text(&alice, "/uploads/quoted.png", common::now()),
+        ]).unwrap();
+        insert_flask_row(&mut conn, alice.id, "/uploads/no-time.png", Some("image"), None);
+        let ask: Vec<String> = ["old-only.png", "old-and-new.png", "new.png", "at-cutoff.png", "quoted.png", "no-time.png", "never.png"]
+            .iter().map(|n| format!("/uploads/{n}")).collect();
+        let mut kept: Vec<String> = messages::referenced_images_kept(&mut conn, &ask, cutoff).unwrap().into_iter().collect();
+        kept.sort();
+        assert_eq!(kept, ["/uploads/at-cutoff.png", "/uploads/new.png", "/uploads/no-time.png", "/uploads/old-and-new.png"]);
+        assert!(messages::referenced_images_kept(&mut conn, &[], cutoff).unwrap().is_empty());
+
+        // And it agrees with what the cleanup then leaves behind.
+        while messages::delete_older_than(&mut conn, cutoff, 100).unwrap().deleted > 0 {}
+        let mut after: Vec<String> = messages::referenced_images(&mut conn, &ask).unwrap().into_iter().collect();
+        after.sort();
+        assert_eq!(after, kept);
+    }
+
+    /// Rows the Flask app may have written with NULL in its nullable columns:
+    /// no type reads as "text"; no time is never shown, and never deleted by age.
+    async fn flask_rows_with_null_columns_are_read_safely(db) {
+        let alice = user(&db, "alice").await;
+        let mut conn = db.conn().unwrap();
+        insert_flask_row(&mut conn, alice.id, "typeless", None, Some(common::now()));
+        insert_flask_row(&mut conn, alice.id, "timeless", Some("text"), None);
+        let page = messages::page(&mut conn, Page::Latest { limit: 50 }, common::retention_start()).unwrap();
+        assert_eq!(contents(&page), ["typeless"]);
+        assert_eq!(page[0].message_type, "text");
+        let removed = messages::delete_older_than(&mut conn, common::now() + Duration::days(1), 100).unwrap();
+        assert_eq!(removed.deleted, 1, "only the message with a time is older than anything");
+        assert_eq!(messages::older_than(&mut conn, common::now() + Duration::days(1)).unwrap().deleted, 0);
+        assert!(messages::max_id(&mut conn).unwrap() > 0, "the timeless row is still there");
     }
 
     /// Long lists of URLs are asked in chunks (SQLite bounds parameters).
