@@ -3,7 +3,7 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { Session, assertError, repoFile } from "./helpers.mjs";
+import { Session, assertError, repoFile, rawRequest } from "./helpers.mjs";
 
 function contentType(res) {
   return (res.headers.get("content-type") || "").split(";")[0].trim().toLowerCase();
@@ -45,6 +45,40 @@ describe("the web folder", () => {
     assert.equal(res.status, 200);
     assert.match(contentType(res), /javascript/);
     assert.ok(res.buf.equals(local), "the bytes of web/vendor/socket.io.min.js");
+  });
+
+  test("the page's own files are served with their content types", async () => {
+    const types = { ".js": /javascript/, ".css": /^text\/css$/, ".html": /^text\/html$/ };
+    for (const [file, type] of [
+      ["app.js", types[".js"]],
+      ["style.css", types[".css"]],
+      ["index.html", types[".html"]],
+    ]) {
+      const local = repoFile(`web/${file}`);
+      if (!local) continue;
+      const res = await new Session().get(`/${file}`);
+      assert.equal(res.status, 200, file);
+      assert.match(contentType(res), type, file);
+      assert.ok(res.buf.equals(local), `the bytes of web/${file}`);
+    }
+  });
+
+  test("no path reaches files outside the web folder", async () => {
+    for (const p of [
+      "/../Cargo.toml",
+      "/%2e%2e/Cargo.toml",
+      "/..%2fCargo.toml",
+      "/vendor/..%2f..%2fCargo.toml",
+      "/vendor/%2e%2e/%2e%2e/Cargo.toml",
+      "/..%5cCargo.toml",
+      "/../../../../etc/passwd",
+      "/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+    ]) {
+      const res = await rawRequest("GET", p);
+      const body = res.body.toString("latin1");
+      assert.ok(!body.includes("[workspace]"), `${p} must not serve Cargo.toml`);
+      assert.ok(!body.includes("root:x:0:0"), `${p} must not serve /etc/passwd`);
+    }
   });
 
   test("404 with the error JSON for an unknown /api/ path", async () => {
