@@ -97,6 +97,11 @@ describe("POST /api/register", () => {
     assert.equal(r.json.user.username, name);
     const l = await new Session().login(name, "secret-pw");
     assert.equal(l.status, 200, l.text);
+    // 20 characters plus white space fit once trimmed
+    const twenty = "t_" + randAlnum(18);
+    const r20 = await new Session().register(`   ${twenty}  `, "secret-pw");
+    assert.equal(r20.status, 201, `padded 20-char name: ${r20.text}`);
+    assert.equal(r20.json.user.username, twenty);
     // 1 character plus white space is still too short after trimming
     assertError(await new Session().register(`  ${randAlnum(1)}   `, randPassword()), 400, "padded 1-char name");
   });

@@ -193,14 +193,27 @@ describe(`send_message [${TRANSPORT}]`, () => {
 
   test("a payload that is not an object is refused", async () => {
     const r = await room();
-    await assertAllRefused(r, ["hello", 42, ["hello"], [{ content: "hi" }], null, true, NO_PAYLOAD], "non-object payload");
+    await assertAllRefused(
+      r,
+      ["hello", 42, ["hello"], [{ content: "hi" }], null, true, NO_PAYLOAD, Buffer.from("binary payload")],
+      "non-object payload",
+    );
   });
 
   test("content that is not a string is refused", async () => {
     const r = await room();
     await assertAllRefused(
       r,
-      [{}, { message_type: "text" }, { content: null }, { content: 42 }, { content: ["hi"] }, { content: { text: "hi" } }, { content: true }],
+      [
+        {},
+        { message_type: "text" },
+        { content: null },
+        { content: 42 },
+        { content: ["hi"] },
+        { content: { text: "hi" } },
+        { content: true },
+        { content: Buffer.from("binary content") },
+      ],
       "non-string content",
     );
   });
