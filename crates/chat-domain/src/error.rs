@@ -11,6 +11,8 @@ pub enum ValidationError {
     UsernameCharacters,
     #[error("密码长度必须为6到72个字节")]
     PasswordLength,
+    #[error("密码不能包含空字符")]
+    PasswordCharacters,
     #[error("密码不能全是空白字符")]
     PasswordBlank,
 }

@@ -18,6 +18,10 @@ pub fn validate_password(password: &str) -> Result<(), ValidationError> {
     if !(MIN_PASSWORD_BYTES..=MAX_PASSWORD_BYTES).contains(&password.len()) {
         return Err(ValidationError::PasswordLength);
     }
+    // bcrypt implementations disagree on NUL (C strings end there).
+    if password.contains('\0') {
+        return Err(ValidationError::PasswordCharacters);
+    }
     if password.trim().is_empty() {
         return Err(ValidationError::PasswordBlank);
     }
@@ -119,6 +123,10 @@ mod tests {
         assert_eq!(
             validate_password("       "),
             Err(ValidationError::PasswordBlank)
+        );
+        assert_eq!(
+            validate_password("secret\0x"),
+            Err(ValidationError::PasswordCharacters)
         );
     }
 

@@ -99,6 +99,10 @@ pub fn parse_draft(payload: Option<&serde_json::Value>) -> AppResult<Draft> {
     if content.is_empty() {
         return Err(AppError::bad_request("消息内容不能为空"));
     }
+    // PostgreSQL cannot store NUL in text; refuse it on every backend alike.
+    if content.contains('\0') {
+        return Err(AppError::bad_request("消息内容包含无效字符"));
+    }
     if content.chars().count() > MAX_CONTENT_CHARS {
         return Err(AppError::bad_request("消息内容不能超过2000个字符"));
     }
@@ -177,6 +181,7 @@ mod tests {
             json!({"content": "x", "message_type": null}),
             json!({"content": "x", "message_type": "video"}),
             json!({"content": "x", "message_type": 1}),
+            json!({"content": "a\u{0}b"}),
         ] {
             assert!(parse_draft(Some(&bad)).is_err(), "{bad}");
         }
