@@ -12,6 +12,8 @@ cd "$ROOT"
 # Tests that need PostgreSQL create (and drop) their own databases through this URL.
 export TEST_POSTGRES_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 export PATH="$VENV/bin:$PATH"
+# The binaries are built below: a suite must not skip what needs them.
+export OPS_REQUIRE_BINARIES=1
 
 log "cargo build"
 cargo build --workspace --locked --bins || die "build failed"
