@@ -176,6 +176,7 @@ impl TestServer {
 
     /// Starts with extra command-line flags (e.g. `--allowed-origins`).
     pub async fn start_with(backend: Backend, extra_args: &[&str]) -> Self {
+        init_logging();
         let dir = tempfile::tempdir().expect("temporary folder");
         let web = dir.path().join("web");
         std::fs::create_dir_all(&web).unwrap();
@@ -300,6 +301,16 @@ impl Drop for TestServer {
             let _ = stop.send(());
             task.abort();
         }
+    }
+}
+
+/// The server's logs in the test output when RUST_LOG is set (e.g. RUST_LOG=debug).
+pub fn init_logging() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
     }
 }
 

@@ -366,6 +366,14 @@ impl Sock {
         all
     }
 
+    /// Forgets every packet received so far (what came before a step of a test).
+    pub async fn forget(&mut self) {
+        let packets = self.drain(Duration::ZERO).await;
+        if packets.contains(&Incoming::Closed) {
+            self.buffer.push_back(Incoming::Closed);
+        }
+    }
+
     /// Asserts that no event `name` is buffered or arrives within `d`; other
     /// packets are kept.
     pub async fn assert_no_event(&mut self, name: &str, d: Duration) {
