@@ -101,7 +101,16 @@ export async function httpRequest(method, urlPath, headers = {}, body = undefine
     // A server may answer (413, 401) before it has read the whole body and
     // stop reading: the response still counts, a write error alone does not.
     req.on("error", (e) => {
-      if (!settled) setTimeout(() => !settled && reject(e), 1000);
+      if (settled) return;
+      setTimeout(() => {
+        if (settled) return;
+        const err = new Error(
+          `${method} ${urlPath}: no HTTP response could be read; the connection failed with ${e.code || e.message}` +
+            (payload && payload.length > 65536 ? ` while ${payload.length} body bytes were being sent (a server that answers early must still read or drain the body, or the client loses the answer)` : ""),
+        );
+        err.cause = e;
+        reject(err);
+      }, 1000);
     });
     req.setTimeout(30000, () => req.destroy(new Error(`timeout ${method} ${urlPath}`)));
     req.end(payload);

@@ -102,6 +102,24 @@ describe("POST /api/upload", () => {
     assertError(await session.upload(pngOfSize(8 * 1024 * 1024), "huge.png", { type: "image/png" }), 413, "8 MiB");
   });
 
+  test("the 413 answer reaches the client every time (10 uploads each of 6 MiB and 8 MiB)", async () => {
+    // A page must be able to show the server's error for a too large photo:
+    // the answer must not be lost to a connection reset.
+    const lost = [];
+    for (const size of [6 * 1024 * 1024, 8 * 1024 * 1024]) {
+      const bytes = pngOfSize(size);
+      for (let i = 0; i < 10; i++) {
+        try {
+          assertError(await session.upload(bytes, "big.png", { type: "image/png" }), 413, `${size} bytes`);
+        } catch (e) {
+          if (e.code === "ERR_ASSERTION") throw e;
+          lost.push(`${size} bytes: ${e.cause?.code || e.message}`);
+        }
+      }
+    }
+    assert.deepEqual(lost, [], `the 413 answer was lost ${lost.length} times of 20`);
+  });
+
   test("401 when not logged in", async () => {
     assertError(await new Session().upload(IMAGES.png.bytes, "p.png", { type: "image/png" }), 401, "no cookie");
   });
