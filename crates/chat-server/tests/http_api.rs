@@ -634,6 +634,22 @@ on_both_backends! {
 }
 
 on_both_backends! {
+    /// Without a web folder the page built into the binary is served, with
+    /// the same catch-all.
+    async fn page_built_into_the_binary_is_served_without_a_web_folder(backend) {
+        let server = TestServer::start_with(backend, &["--web-dir", "/nonexistent/web"]).await;
+        let c = server.client();
+        for path in ["/", "/some/route"] {
+            let r = c.get(path).await;
+            assert_eq!(r.status, StatusCode::OK, "{path}");
+            assert!(r.header("content-type").unwrap().starts_with("text/html"), "{path}");
+            assert!(r.text.to_ascii_lowercase().contains("<html"), "{path}: an HTML page");
+        }
+        assert_eq!(c.get("/api/nope").await.status, StatusCode::NOT_FOUND);
+    }
+}
+
+on_both_backends! {
     /// The official client is served at /socket.io/socket.io.js and .min.js.
     async fn socket_io_client_script_is_served(backend) {
         let server = TestServer::start(backend).await;

@@ -108,6 +108,59 @@ on_both_backends! {
 }
 
 on_both_backends! {
+    /// The usual upgrade from polling to websocket: `2probe`/`3probe`, `5`,
+    /// then the socket carries on over the websocket.
+    async fn polling_upgrades_to_websocket(backend) {
+        use futures::{SinkExt, StreamExt};
+        use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
+
+        let server = TestServer::start(backend).await;
+        let alice = server.user("alice").await;
+        let open = alice.get("/socket.io/?EIO=4&transport=polling").await;
+        let handshake: Value = serde_json::from_str(&open.text[1..]).unwrap();
+        let sid = handshake["sid"].as_str().unwrap().to_owned();
+        let url = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+        alice.post_raw(&url, Some("text/plain;charset=UTF-8"), b"40".to_vec()).await;
+        let mut received = String::new();
+        while !received.contains("40{") {
+            received.push_str(&alice.get(&url).await.text);
+        }
+
+        let mut request = format!("ws://{}/socket.io/?EIO=4&transport=websocket&sid={sid}", server.addr)
+            .into_client_request()
+            .unwrap();
+        request.headers_mut().insert("cookie", alice.cookie_header().unwrap().parse().unwrap());
+        let (mut ws, _) = tokio_tungstenite::connect_async(request).await.expect("websocket upgrade");
+        ws.send(Message::Text("2probe".into())).await.unwrap();
+        let mut next_text = async || loop {
+            match tokio::time::timeout(WAIT, ws.next()).await.expect("a frame within 5 s") {
+                Some(Ok(Message::Text(t))) if t.as_str() != "2" => return t.as_str().to_owned(),
+                Some(Ok(_)) => continue,
+                other => panic!("websocket ended: {other:?}"),
+            }
+        };
+        assert_eq!(next_text().await, "3probe");
+        drop(next_text);
+        ws.send(Message::Text("5".into())).await.unwrap();
+        ws.send(Message::Text(r#"420["send_message",{"content":"over the upgraded transport"}]"#.into())).await.unwrap();
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let frame = tokio::time::timeout_at(deadline, ws.next()).await.expect("the ack within 5 s");
+            match frame {
+                Some(Ok(Message::Text(t))) if t.as_str().starts_with("430") => {
+                    let ack: Value = serde_json::from_str(&t.as_str()[3..]).unwrap();
+                    assert_eq!(ack[0]["success"], true, "{ack}");
+                    assert_eq!(ack[0]["message"]["content"], "over the upgraded transport");
+                    break;
+                }
+                Some(Ok(_)) => continue,
+                other => panic!("websocket ended: {other:?}"),
+            }
+        }
+    }
+}
+
+on_both_backends! {
     /// A handshake whose Origin is neither the server's own host nor an
     /// allowed origin is refused with 400 or 403; a handshake with no Origin is
     /// judged by its cookie alone.

@@ -202,24 +202,24 @@ impl TestServer {
         server
     }
 
+    /// The flags of the test server; an extra flag replaces a default one.
     pub fn config(&self) -> Config {
-        let mut args: Vec<String> = vec![
-            "chat-server".into(),
-            "--host".into(),
-            "127.0.0.1".into(),
-            "--port".into(),
-            self.addr.port().to_string(),
-            "--database-url".into(),
-            self.db.url.clone(),
-            "--upload-dir".into(),
-            self.upload_dir().to_str().unwrap().into(),
-            "--web-dir".into(),
-            self.dir.path().join("web").to_str().unwrap().into(),
-            "--bcrypt-cost".into(),
-            "4".into(),
-            "--db-pool-size".into(),
-            "4".into(),
+        let defaults = [
+            ("--host", "127.0.0.1".to_owned()),
+            ("--port", self.addr.port().to_string()),
+            ("--database-url", self.db.url.clone()),
+            ("--upload-dir", self.upload_dir().to_str().unwrap().to_owned()),
+            ("--web-dir", self.dir.path().join("web").to_str().unwrap().to_owned()),
+            ("--bcrypt-cost", "4".to_owned()),
+            ("--db-pool-size", "4".to_owned()),
         ];
+        let mut args: Vec<String> = vec!["chat-server".into()];
+        for (flag, value) in defaults {
+            if !self.extra_args.iter().any(|a| a == flag) {
+                args.push(flag.into());
+                args.push(value);
+            }
+        }
         args.extend(self.extra_args.iter().cloned());
         Config::try_parse_from(args).expect("test configuration parses")
     }
