@@ -570,6 +570,52 @@ on_both_backends! {
     }
 }
 
+/// A multipart upload sent chunked, with no Content-Length: the limit must
+/// hold while streaming, not only on a declared length.
+async fn upload_chunked(client: &Client, file: &[u8]) -> (StatusCode, Value, String) {
+    let boundary = "chat-test-boundary-7d3f";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.png\"\r\nContent-Type: image/png\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let content_type = format!("multipart/form-data; boundary={boundary}");
+    let cookie = client.cookie_header().unwrap();
+    let (status, text) = common::http::raw_post_chunked(
+        client.addr,
+        "/api/upload",
+        &[("Content-Type", &content_type), ("Cookie", &cookie)],
+        &body,
+    )
+    .await;
+    // The body may itself be chunked: take the JSON object inside.
+    let json = text
+        .find('{')
+        .and_then(|a| text.rfind('}').map(|b| &text[a..=b]))
+        .and_then(|j| serde_json::from_str(j).ok())
+        .unwrap_or(Value::Null);
+    (StatusCode::from_u16(status).unwrap(), json, text)
+}
+
+on_both_backends! {
+    /// The 5 MiB limit holds for a chunked upload that declares no length.
+    async fn upload_limit_holds_for_a_chunked_body_without_content_length(backend) {
+        let server = TestServer::start(backend).await;
+        let alice = server.user("alice").await;
+        let mut bytes = png_bytes();
+        bytes.resize(5_242_880, 7);
+        let (status, json, text) = upload_chunked(&alice, &bytes).await;
+        assert_eq!(status, StatusCode::OK, "exactly 5 MiB, chunked: {text}");
+        assert_eq!(json["success"], true);
+        bytes.push(7);
+        let (status, json, text) = upload_chunked(&alice, &bytes).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "5,242,881 bytes, chunked: {text}");
+        assert_error_shape(&json);
+        assert_eq!(std::fs::read_dir(server.upload_dir()).unwrap().count(), 1, "the refused file left nothing behind");
+    }
+}
+
 on_both_backends! {
     /// `GET /uploads/<name>`: 404 for a missing name and for any path that
     /// would leave the upload folder.

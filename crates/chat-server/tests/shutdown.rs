@@ -101,6 +101,7 @@ async fn sigterm_closes_the_sockets_and_exits_with_status_0() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(status.success(), "exit status after SIGTERM: {status}");
+    sock.closed().await;
     assert!(
         tokio::net::TcpStream::connect(addr).await.is_err(),
         "nothing listens any more"

@@ -140,7 +140,6 @@ on_both_backends! {
             }
         };
         assert_eq!(next_text().await, "3probe");
-        drop(next_text);
         ws.send(Message::Text("5".into())).await.unwrap();
         ws.send(Message::Text(r#"420["send_message",{"content":"over the upgraded transport"}]"#.into())).await.unwrap();
         let deadline = tokio::time::Instant::now() + WAIT;
@@ -206,7 +205,7 @@ on_both_backends! {
         let alice = server.user("alice").await;
         let mut lost = 0;
         for _ in 0..30 {
-            let mut s = alice.socket().await;
+            let mut s = alice.raw_socket().await;
             // A refused message: answered, but not counted by the flood limit.
             let id = s.emit_with_ack("send_message", &json!({"content": " "}));
             match tokio::time::timeout(Duration::from_secs(3), s.ack(id)).await {

@@ -204,8 +204,17 @@ impl Client {
         Sock::connect(self.addr, self.cookie_header().as_deref(), None).await
     }
 
-    /// Opens a socket that must be accepted.
+    /// Opens a socket that must be accepted, and waits for its first
+    /// `online_users` (left unread), as a page does before it sends.
     pub async fn socket(&self) -> Sock {
+        let mut sock = self.raw_socket().await;
+        sock.settle().await;
+        sock
+    }
+
+    /// Opens a socket that must be accepted, and returns as soon as the
+    /// server's connect packet has arrived.
+    pub async fn raw_socket(&self) -> Sock {
         match self.try_socket().await {
             ConnectOutcome::Connected(s) => s,
             other => panic!("socket refused: {other:?}"),
@@ -236,4 +245,44 @@ pub async fn raw_get(addr: SocketAddr, path: &str) -> (u16, String, Vec<u8>) {
         .and_then(|s| s.parse().ok())
         .expect("a status code");
     (status, head, body)
+}
+
+/// A raw HTTP/1.1 POST sent with `Transfer-Encoding: chunked` (no
+/// Content-Length), in 64 KiB chunks. Returns the status code and the body.
+pub async fn raw_post_chunked(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, String) {
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut head = format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    for chunk in body.chunks(64 * 1024) {
+        let mut framed = format!("{:x}\r\n", chunk.len()).into_bytes();
+        framed.extend_from_slice(chunk);
+        framed.extend_from_slice(b"\r\n");
+        // The server may answer (413) and close before the whole body is sent.
+        if tcp.write_all(&framed).await.is_err() {
+            break;
+        }
+    }
+    let _ = tcp.write_all(b"0\r\n\r\n").await;
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(super::WAIT, tcp.read_to_end(&mut buf)).await;
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("an HTTP answer: {text:?}"));
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
 }

@@ -208,8 +208,14 @@ impl TestServer {
             ("--host", "127.0.0.1".to_owned()),
             ("--port", self.addr.port().to_string()),
             ("--database-url", self.db.url.clone()),
-            ("--upload-dir", self.upload_dir().to_str().unwrap().to_owned()),
-            ("--web-dir", self.dir.path().join("web").to_str().unwrap().to_owned()),
+            (
+                "--upload-dir",
+                self.upload_dir().to_str().unwrap().to_owned(),
+            ),
+            (
+                "--web-dir",
+                self.dir.path().join("web").to_str().unwrap().to_owned(),
+            ),
             ("--bcrypt-cost", "4".to_owned()),
             ("--db-pool-size", "4".to_owned()),
         ];

@@ -223,16 +223,14 @@ impl Sock {
             other => panic!("expected the Engine.IO open packet, got {other:?}"),
         }
         sock.send_text("40");
-        loop {
-            match sock.next_packet(Instant::now() + WAIT).await {
-                Some(Incoming::Connect(data)) => {
-                    sock.sid = data["sid"].as_str().unwrap_or_default().to_owned();
-                    return ConnectOutcome::Connected(sock);
-                }
-                Some(Incoming::ConnectError(data)) => return ConnectOutcome::Refused(data),
-                // Nothing else may come before the connect answer.
-                other => panic!("expected the Socket.IO connect answer, got {other:?}"),
+        match sock.next_packet(Instant::now() + WAIT).await {
+            Some(Incoming::Connect(data)) => {
+                sock.sid = data["sid"].as_str().unwrap_or_default().to_owned();
+                ConnectOutcome::Connected(sock)
             }
+            Some(Incoming::ConnectError(data)) => ConnectOutcome::Refused(data),
+            // Nothing else may come before the connect answer.
+            other => panic!("expected the Socket.IO connect answer, got {other:?}"),
         }
     }
 
@@ -300,6 +298,30 @@ impl Sock {
                 }
                 Some(p) => self.buffer.push_back(p),
                 None => panic!("no {what} within {WAIT:?}; got instead: {:?}", self.buffer),
+            }
+        }
+    }
+
+    /// Waits until the socket's own `online_users` has arrived, and keeps it
+    /// for the test to read. The server sends it once the socket's handlers
+    /// are in place, so a test that starts from here tests its own rule, not
+    /// the handshake's timing (which has a test of its own).
+    pub async fn settle(&mut self) {
+        let is_online_users = |p: &Incoming| matches!(p, Incoming::Event { name, .. } if name == "online_users");
+        if self.buffer.iter().any(is_online_users) {
+            return;
+        }
+        let deadline = Instant::now() + WAIT;
+        loop {
+            match self.next_packet(deadline).await {
+                Some(p) => {
+                    let done = is_online_users(&p) || p == Incoming::Closed;
+                    self.buffer.push_back(p);
+                    if done {
+                        return;
+                    }
+                }
+                None => panic!("no online_users within {WAIT:?} of connecting; got: {:?}", self.buffer),
             }
         }
     }
