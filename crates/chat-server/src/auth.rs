@@ -104,6 +104,9 @@ fn user_body(user: &User) -> Value {
 /// Logs the user in on this request's session: a fresh session id (no
 /// fixation), and the id the socket handshake reads.
 async fn start_session(auth: &mut AuthSession, session: &Session, user: &User) -> AppResult<()> {
+    // axum-login cycles the id only when the session held no login yet; a
+    // login over an existing one must get a fresh id too.
+    session.cycle_id().await.map_err(AppError::internal)?;
     auth.login(&SessionUser(user.clone()))
         .await
         .map_err(auth_error)?;

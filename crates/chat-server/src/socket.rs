@@ -103,11 +103,18 @@ async fn authenticate(s: SocketRef, State(state): State<AppState>) -> Result<(),
         .await
         .map_err(|_| HandshakeError::Unavailable)?
         .ok_or(HandshakeError::Unauthorized)?;
-    s.extensions.insert(SocketUser {
+    let user = SocketUser {
         id: user.id,
         username: user.username.into(),
         session_id: session_id.to_string().into(),
-    });
+    };
+    // Handlers go in here, not in the connect handler: socketioxide sends the
+    // CONNECT packet after the middleware and runs the connect handler as a
+    // separate task, so an event sent right after `connect` could come first.
+    s.join(session_room(&user.session_id));
+    s.extensions.insert(user);
+    s.on("send_message", on_send_message);
+    s.on_disconnect(on_disconnect);
     Ok(())
 }
 
@@ -117,10 +124,6 @@ async fn on_connect(
     State(state): State<AppState>,
     Extension(user): Extension<SocketUser>,
 ) {
-    // Handlers first, so that nothing the client sends right away is missed.
-    s.on("send_message", on_send_message);
-    s.on_disconnect(on_disconnect);
-    s.join(session_room(&user.session_id));
     metrics::gauge!(telemetry::SOCKETS_CONNECTED).increment(1);
     tracing::debug!(sid = %s.id, user_id = user.id, "socket connected");
 

@@ -4,10 +4,15 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use axum::body::BodyDataStream;
 use axum::extract::{Request, State};
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::request::Parts;
+use axum::http::HeaderValue;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Value};
+use futures::StreamExt;
+use serde_json::json;
 use tokio::io::AsyncWriteExt;
 
 use crate::auth::CurrentUser;
@@ -103,7 +108,7 @@ impl Uploads {
     }
 
     /// Streams the `file` field of a multipart body into the folder.
-    async fn store(&self, content_type: &str, body: axum::body::Body) -> AppResult<String> {
+    async fn store(&self, content_type: &str, body: &mut BodyDataStream) -> AppResult<String> {
         let boundary = multer::parse_boundary(content_type)
             .map_err(|_| AppError::bad_request("请使用 multipart/form-data 上传文件"))?;
         let limits = multer::Constraints::new().size_limit(
@@ -111,8 +116,7 @@ impl Uploads {
                 .whole_stream(self.max_bytes + ENVELOPE_BYTES)
                 .per_field(self.max_bytes),
         );
-        let mut multipart =
-            multer::Multipart::with_constraints(body.into_data_stream(), boundary, limits);
+        let mut multipart = multer::Multipart::with_constraints(body, boundary, limits);
         while let Some(field) = multipart
             .next_field()
             .await
@@ -125,7 +129,7 @@ impl Uploads {
         Err(AppError::bad_request("没有选择文件"))
     }
 
-    async fn store_field(&self, mut field: multer::Field<'static>) -> AppResult<String> {
+    async fn store_field(&self, mut field: multer::Field<'_>) -> AppResult<String> {
         let mut head = Vec::with_capacity(SNIFF_BYTES);
         let mut chunks = Vec::new();
         while head.len() < SNIFF_BYTES {
@@ -173,37 +177,71 @@ impl Uploads {
     }
 }
 
+/// What is read of a refused upload's remaining body before answering: a
+/// client still sending would otherwise meet a reset instead of the answer.
+const DRAIN_BYTES: u64 = 16 * 1024 * 1024;
+const DRAIN_TIME: Duration = Duration::from_secs(10);
+
+async fn drain(body: &mut BodyDataStream) {
+    let mut left = DRAIN_BYTES;
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        while let Some(Ok(chunk)) = body.next().await {
+            left = left.saturating_sub(chunk.len() as u64);
+            if left == 0 {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
 /// `POST /api/upload`
 pub async fn upload(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    user: Result<CurrentUser, AppError>,
     request: Request,
-) -> AppResult<Json<Value>> {
-    let content_type = request
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    // A declared length over the limit is refused before a byte is read.
-    let declared = request
-        .headers()
-        .get(axum::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > state.uploads.max_bytes() + ENVELOPE_BYTES) {
-        return Err(AppError::TooLarge(
-            state.uploads.max_bytes() / (1024 * 1024),
-        ));
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let mut body = body.into_data_stream();
+    match receive(&state, user, &parts, &mut body).await {
+        Ok(name) => Json(json!({
+            "success": true,
+            "url": format!("{URL_PREFIX}{name}"),
+            "filename": name,
+        }))
+        .into_response(),
+        Err(e) => {
+            drain(&mut body).await;
+            let mut response = e.into_response();
+            // Whatever is left unread, the connection cannot be reused.
+            response
+                .headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
+            response
+        }
     }
-    let store = state.uploads.store(&content_type, request.into_body());
-    let name = tokio::time::timeout(UPLOAD_TIMEOUT, store)
+}
+
+async fn receive(
+    state: &AppState,
+    user: Result<CurrentUser, AppError>,
+    parts: &Parts,
+    body: &mut BodyDataStream,
+) -> AppResult<String> {
+    let CurrentUser(user) = user?;
+    let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let limit = state.uploads.max_bytes();
+    // A declared length over the limit is refused before the body is stored.
+    let declared = header(CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit + ENVELOPE_BYTES) {
+        return Err(AppError::TooLarge(limit / (1024 * 1024)));
+    }
+    let content_type = header(CONTENT_TYPE).unwrap_or_default().to_owned();
+    let name = tokio::time::timeout(UPLOAD_TIMEOUT, state.uploads.store(&content_type, body))
         .await
         .map_err(|_| AppError::Timeout)??;
     tracing::info!(user_id = user.id, file = %name, "image uploaded");
-    Ok(Json(
-        json!({ "success": true, "url": format!("{URL_PREFIX}{name}"), "filename": name }),
-    ))
+    Ok(name)
 }
 
 #[cfg(test)]
