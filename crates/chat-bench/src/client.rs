@@ -267,6 +267,9 @@ mod tests {
             Some(3)
         );
         assert_eq!(online_count("nonsense"), None);
+        assert_eq!(online_count(r#"{"users":["a"],"count":1}"#), Some(1));
+        assert_eq!(online_count(r#"{"count":12}"#), Some(12));
+        assert_eq!(online_count(r#"{"count":1x}"#), None);
         let data = r#"{"id":1,"user_id":2,"username":"u","content":"bench 1 2 3 4","message_type":"text","timestamp":"t"}"#;
         assert_eq!(message_content(data).as_deref(), Some("bench 1 2 3 4"));
         assert_eq!(

@@ -114,7 +114,7 @@ pub struct Common {
     pub server_pid: Option<u32>,
 
     /// Tokio worker threads of the load generator; 1 runs on a current-thread runtime.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 2)]
     pub threads: usize,
 
     /// Hard overall deadline of the run in seconds (default: derived from the other limits).
