@@ -204,7 +204,7 @@ on_both_backends! {
         let server = TestServer::start(backend).await;
         let alice = server.user("alice").await;
         let mut lost = 0;
-        for _ in 0..30 {
+        for _ in 0..60 {
             let mut s = alice.raw_socket().await;
             // A refused message: answered, but not counted by the flood limit.
             let id = s.emit_with_ack("send_message", &json!({"content": " "}));
