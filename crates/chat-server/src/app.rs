@@ -11,8 +11,11 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{any, get, post};
 use axum::Router;
 use axum_login::AuthManagerLayerBuilder;
-use chat_domain::{Accounts, Database, DbOptions, DbSessionStore, Passwords};
+use chat_domain::{Accounts, Backend, Database, DbOptions, DbSessionStore, Passwords};
+use socketioxide::adapter::Adapter;
+use socketioxide::layer::SocketIoLayer;
 use socketioxide::SocketIo;
+use socketioxide_redis::{CustomRedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -22,12 +25,21 @@ use tower_sessions::session_store::ExpiredDeletion;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::auth::{self, AuthBackend};
+use crate::cluster::driver::ManagedDriver;
+use crate::cluster::fanout::{self, ClusterDelivery, Fanout};
+use crate::cluster::limits::{RedisFloodLimiter, RedisLoginLockout};
+use crate::cluster::presence::RedisPresence;
+use crate::cluster::{membership, Cluster, ClusterError};
 use crate::config::Config;
 use crate::error::AppError;
-use crate::limits::{MemoryFloodLimiter, MemoryLoginLockout};
-use crate::messages::{self, writer::MessageWriter};
+use crate::limits::{FloodLimiter, LoginLockout, MemoryFloodLimiter, MemoryLoginLockout};
+use crate::messages::{
+    self,
+    writer::{Delivery, LocalDelivery, MessageWriter, WriterTask},
+};
 use crate::origin::{self, AllowedOrigins};
 use crate::presence::{Announcer, MemoryPresence, Presence};
+use crate::socket::SocketServer;
 use crate::state::{AppState, HttpState, Shared};
 use crate::uploads::{self, Uploads};
 use crate::{health, json, socket, static_files, telemetry};
@@ -46,7 +58,7 @@ const SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// The assembled server, ready to be served on any listener.
 pub struct App {
     pub router: Router,
-    pub io: SocketIo,
+    pub sockets: Arc<dyn SocketServer>,
     pub state: AppState,
 }
 
@@ -59,6 +71,8 @@ pub enum StartError {
         path: String,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
     #[error("start-up task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
 }
@@ -74,8 +88,6 @@ pub async fn build(config: Config) -> Result<App, StartError> {
     tracing::info!(backend = ?db.backend(), url = %chat_domain::db::redact(&config.database_url), "database ready");
     let cost = config.bcrypt_cost;
     let passwords = tokio::task::spawn_blocking(move || Passwords::new(cost)).await??;
-    let accounts = Accounts::new(db.clone(), passwords);
-    let sessions = DbSessionStore::new(db.clone());
     let uploads =
         Uploads::new(config.upload_dir.clone(), config.max_upload_bytes()).map_err(|source| {
             StartError::Uploads {
@@ -83,53 +95,124 @@ pub async fn build(config: Config) -> Result<App, StartError> {
                 source,
             }
         })?;
-
-    let presence: Arc<dyn Presence> = Arc::new(MemoryPresence::default());
-    let flood = Arc::new(MemoryFloodLimiter::default());
-    let lockout = Arc::new(MemoryLoginLockout::default());
+    let cluster = match &config.redis_url {
+        None => None,
+        Some(_) if db.backend() != Backend::Postgres => {
+            return Err(ClusterError::NeedsPostgres.into())
+        }
+        Some(url) => Some(Cluster::connect(url).await?),
+    };
+    let redis_presence = cluster
+        .as_ref()
+        .map(|c| Arc::new(RedisPresence::new(c.conn.clone(), &c.node_id)));
+    let presence: Arc<dyn Presence> = match &redis_presence {
+        Some(p) => p.clone(),
+        None => Arc::new(MemoryPresence::default()),
+    };
+    let (flood, lockout): (Arc<dyn FloodLimiter>, Arc<dyn LoginLockout>) = match &cluster {
+        Some(c) => (
+            Arc::new(RedisFloodLimiter::new(c.conn.clone())),
+            Arc::new(RedisLoginLockout::new(c.conn.clone())),
+        ),
+        None => (
+            Arc::new(MemoryFloodLimiter::default()),
+            Arc::new(MemoryLoginLockout::default()),
+        ),
+    };
     let (writer, writer_task) = MessageWriter::channel();
-    let origins = AllowedOrigins(Arc::new(config.normalized_origins()));
-
     let state = AppState(Arc::new(Shared {
         config: config.clone(),
-        db: db.clone(),
-        accounts: accounts.clone(),
-        sessions: sessions.clone(),
-        uploads: uploads.clone(),
-        presence: presence.clone(),
+        accounts: Accounts::new(db.clone(), passwords),
+        sessions: DbSessionStore::new(db.clone()),
+        db,
+        uploads,
+        presence,
         announcer: Announcer::default(),
-        flood: flood.clone(),
-        lockout: lockout.clone(),
+        flood,
+        lockout,
         writer,
+        cluster: cluster.clone(),
     }));
 
-    let (io_layer, io) = SocketIo::builder()
+    let builder = SocketIo::builder()
         .ping_interval(PING_INTERVAL)
         .ping_timeout(PING_TIMEOUT)
         .max_payload(MAX_PAYLOAD)
         .ws_max_message_size(MAX_PAYLOAD as usize)
         .max_buffer_size(SEND_QUEUE_PACKETS)
-        .with_state(state.clone())
-        .build_layer();
-    socket::register(&io);
-    writer_task.spawn(db.clone(), io.clone());
-    state.announcer.spawn(presence, io.clone(), Duration::ZERO);
+        .with_state(state.clone());
+    match (cluster, redis_presence) {
+        (Some(cluster), Some(presence)) => {
+            let driver = ManagedDriver::new(cluster.client())
+                .await
+                .map_err(cluster_err)?;
+            let adapter = RedisAdapterCtr::new_with_driver(driver, RedisAdapterConfig::default());
+            let (layer, io) = builder
+                .with_adapter::<ClusterAdapter>(adapter)
+                .build_layer();
+            socket::register(&io)
+                .await
+                .map_err(|e| StartError::Cluster(ClusterError::Adapter(e.to_string())))?;
+            let fanout = Fanout::default();
+            fanout::spawn_subscriber(&cluster, state.clone(), io.clone(), fanout.clone())
+                .await
+                .map_err(cluster_err)?;
+            membership::spawn(cluster.clone(), presence, state.clone(), io.clone());
+            let delivery = ClusterDelivery {
+                db: state.db.clone(),
+                redis: cluster.conn.clone(),
+                io: io.clone(),
+                fanout,
+            };
+            Ok(assemble(state, writer_task, Arc::new(delivery), layer, io))
+        }
+        _ => {
+            let (layer, io) = builder.build_layer();
+            socket::register(&io);
+            let delivery = LocalDelivery {
+                db: state.db.clone(),
+                io: io.clone(),
+            };
+            Ok(assemble(state, writer_task, Arc::new(delivery), layer, io))
+        }
+    }
+}
 
+type ClusterAdapter = CustomRedisAdapter<socketioxide::adapter::Emitter, ManagedDriver>;
+
+fn cluster_err(e: impl std::fmt::Display) -> StartError {
+    StartError::Cluster(ClusterError::Adapter(e.to_string()))
+}
+
+/// The tasks and routes around a Socket.IO server of either adapter.
+fn assemble<A: Adapter>(
+    state: AppState,
+    writer_task: WriterTask,
+    delivery: Arc<dyn Delivery>,
+    io_layer: SocketIoLayer<A>,
+    io: SocketIo<A>,
+) -> App {
+    let config = &state.config;
+    writer_task.spawn(delivery);
+    state
+        .announcer
+        .spawn(state.presence.clone(), io.clone(), Duration::ZERO);
+
+    let sweeper = state.clone();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(SWEEP_EVERY);
         loop {
             every.tick().await;
-            let now = std::time::Instant::now();
-            flood.0.sweep(now);
-            lockout.0.sweep(now);
+            sweeper.flood.sweep();
+            sweeper.lockout.sweep();
             telemetry::upkeep();
-            if let Err(e) = sessions.delete_expired().await {
+            if let Err(e) = sweeper.sessions.delete_expired().await {
                 tracing::warn!(error = %e, "deleting expired sessions failed");
             }
         }
     });
 
-    let session_layer = SessionManagerLayer::new(DbSessionStore::new(db))
+    let session_layer = SessionManagerLayer::new(state.sessions.clone())
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
@@ -138,8 +221,9 @@ pub async fn build(config: Config) -> Result<App, StartError> {
             config.session_days,
         ))));
     let auth_layer =
-        AuthManagerLayerBuilder::new(AuthBackend::new(accounts), session_layer).build();
-
+        AuthManagerLayerBuilder::new(AuthBackend::new(state.accounts.clone()), session_layer)
+            .build();
+    let api_not_found = || async { AppError::NotFound("接口不存在") };
     let api = Router::<HttpState>::new()
         .route("/api/register", post(auth::register))
         .route("/api/login", post(auth::login))
@@ -147,23 +231,23 @@ pub async fn build(config: Config) -> Result<App, StartError> {
         .route("/api/current_user", get(auth::current_user))
         .route("/api/messages", get(messages::history))
         .route("/api/upload", post(uploads::upload))
-        .route(
-            "/api/{*rest}",
-            any(|| async { AppError::NotFound("接口不存在") }),
-        )
+        .route("/api/", any(api_not_found))
+        .route("/api/{*rest}", any(api_not_found))
         .layer(auth_layer)
         .layer(DefaultBodyLimit::max(json::MAX_JSON_BYTES));
 
     let uploaded_images = Router::<HttpState>::new()
-        .nest_service("/uploads", ServeDir::new(uploads.dir()))
+        .nest_service("/uploads", ServeDir::new(state.uploads.dir()))
         .layer(SetResponseHeaderLayer::overriding(
             X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ));
 
+    let origins = AllowedOrigins(Arc::new(config.normalized_origins()));
+    let sockets: Arc<dyn SocketServer> = Arc::new(io);
     let http_state = HttpState {
         app: state.clone(),
-        io: io.clone(),
+        sockets: sockets.clone(),
         origins: origins.clone(),
     };
     let x_request_id = HeaderName::from_static("x-request-id");
@@ -184,7 +268,11 @@ pub async fn build(config: Config) -> Result<App, StartError> {
         }))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid));
 
-    Ok(App { router, io, state })
+    App {
+        router,
+        sockets,
+        state,
+    }
 }
 
 /// Serves until `shutdown` resolves, then closes every socket and lets
@@ -201,7 +289,7 @@ pub async fn serve(
             tracing::debug!(error = %e, "TCP_NODELAY not set");
         }
     });
-    let io = app.io.clone();
+    let sockets = app.sockets.clone();
     axum::serve(
         listener,
         app.router
@@ -210,7 +298,7 @@ pub async fn serve(
     .with_graceful_shutdown(async move {
         shutdown.await;
         tracing::info!("shutting down: closing sockets, finishing requests");
-        io.close().await;
+        sockets.close().await;
     })
     .await
 }

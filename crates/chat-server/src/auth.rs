@@ -2,6 +2,7 @@
 //! cookie through axum-login + tower-sessions over the database store.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
@@ -10,11 +11,11 @@ use axum::Json;
 use axum_login::{AuthUser, AuthnBackend, UserId};
 use chat_domain::{Accounts, DomainError, PublicUser, User};
 use serde_json::{json, Value};
-use socketioxide::SocketIo;
 use tower_sessions::Session;
 
 use crate::error::{AppError, AppResult};
 use crate::json::JsonObject;
+use crate::socket::SocketServer;
 use crate::state::AppState;
 use crate::telemetry;
 
@@ -173,20 +174,14 @@ pub async fn login(
 
 /// `POST /api/logout`: the session is destroyed and its sockets disconnected.
 pub async fn logout(
-    State(io): State<SocketIo>,
+    State(sockets): State<Arc<dyn SocketServer>>,
     mut auth: AuthSession,
     session: Session,
 ) -> AppResult<Json<Value>> {
     let id = session.id();
     auth.logout().await.map_err(auth_error)?;
     if let Some(id) = id {
-        if let Err(e) = io
-            .to(crate::socket::session_room(&id.to_string()))
-            .disconnect()
-            .await
-        {
-            tracing::warn!(error = %e, "disconnecting the session's sockets failed");
-        }
+        sockets.disconnect_session(&id.to_string()).await;
     }
     Ok(Json(json!({ "success": true })))
 }

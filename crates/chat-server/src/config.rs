@@ -62,6 +62,11 @@ pub struct Config {
     #[arg(long, env = "LOG_DIR")]
     pub log_dir: Option<PathBuf>,
 
+    /// Join a cluster of nodes sharing this Redis (and one PostgreSQL
+    /// database): broadcasts, presence and limits then span every node.
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+
     /// Mark the session cookie Secure (serve over HTTPS, e.g. behind a proxy).
     #[arg(long, env = "SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,

@@ -24,6 +24,8 @@ pub trait FloodLimiter: Send + Sync + 'static {
     /// Counts one message of `user_id` and answers true if it is within the
     /// limit; answers false (counting nothing) when the user is over it.
     async fn try_acquire(&self, user_id: i32) -> Result<bool, LimitError>;
+    /// Forgets what no longer counts (called periodically).
+    fn sweep(&self) {}
 }
 
 #[async_trait]
@@ -33,6 +35,8 @@ pub trait LoginLockout: Send + Sync + 'static {
     async fn record_failure(&self, key: &str) -> Result<(), LimitError>;
     /// A successful login forgets the failures.
     async fn clear(&self, key: &str) -> Result<(), LimitError>;
+    /// Forgets what no longer counts (called periodically).
+    fn sweep(&self) {}
 }
 
 /// Per-key timestamps of the events within a sliding window.
@@ -132,6 +136,10 @@ impl FloodLimiter for MemoryFloodLimiter {
     async fn try_acquire(&self, user_id: i32) -> Result<bool, LimitError> {
         Ok(self.0.try_hit(&user_id, Instant::now()))
     }
+
+    fn sweep(&self) {
+        self.0.sweep(Instant::now());
+    }
 }
 
 /// The single-node login lockout.
@@ -158,6 +166,10 @@ impl LoginLockout for MemoryLoginLockout {
     async fn clear(&self, key: &str) -> Result<(), LimitError> {
         self.0.clear(&key.to_owned());
         Ok(())
+    }
+
+    fn sweep(&self) {
+        self.0.sweep(Instant::now());
     }
 }
 

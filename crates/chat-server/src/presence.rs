@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::Serialize;
+use socketioxide::adapter::Adapter;
 use socketioxide::SocketIo;
 use tokio::sync::Notify;
 
@@ -42,6 +43,14 @@ pub struct MemoryPresence {
 }
 
 impl MemoryPresence {
+    /// (user id, username, sockets) of everyone here.
+    pub fn entries(&self) -> Vec<(i32, String, usize)> {
+        self.lock()
+            .iter()
+            .map(|(id, (name, n))| (*id, name.clone(), *n))
+            .collect()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i32, (String, usize)>> {
         self.users.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -95,18 +104,18 @@ impl Announcer {
         self.changed.notify_one();
     }
 
-    pub fn spawn(&self, presence: Arc<dyn Presence>, io: SocketIo, min_interval: Duration) {
+    pub fn spawn<A: Adapter>(
+        &self,
+        presence: Arc<dyn Presence>,
+        io: SocketIo<A>,
+        min_interval: Duration,
+    ) {
         let changed = self.changed.clone();
         tokio::spawn(async move {
             loop {
                 changed.notified().await;
                 match presence.online().await {
-                    Ok(online) => {
-                        crate::socket::note_broadcast(
-                            "online_users",
-                            io.emit("online_users", &online).await,
-                        );
-                    }
+                    Ok(online) => crate::socket::broadcast(&io, "online_users", &online).await,
                     Err(e) => tracing::warn!(error = %e, "presence unavailable"),
                 }
                 if !min_interval.is_zero() {

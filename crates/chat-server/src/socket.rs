@@ -3,6 +3,7 @@
 
 use std::convert::Infallible;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU8, Ordering::SeqCst};
 use std::sync::Arc;
 
 use chat_domain::{MessageType, NewMessage};
@@ -66,11 +67,53 @@ pub fn note_broadcast(event: &'static str, result: Result<(), socketioxide::Broa
     }
 }
 
-pub fn register(io: &SocketIo) {
-    io.ns("/", on_connect.with(authenticate));
+/// Emits to every socket of the room (every node, in a cluster). When the
+/// other nodes cannot be reached, this node's sockets are still served.
+pub async fn broadcast<A: Adapter, T: serde::Serialize + ?Sized>(
+    io: &SocketIo<A>,
+    event: &'static str,
+    data: &T,
+) {
+    match io.emit(event, data).await {
+        Err(socketioxide::BroadcastError::Adapter(e)) => {
+            tracing::warn!(event, error = %e, "cluster unreachable: broadcasting on this node only");
+            note_broadcast(event, io.local().emit(event, data).await);
+        }
+        other => note_broadcast(event, other),
+    }
 }
 
-fn session_cookie(socket: &Socket) -> Option<Id> {
+/// What the HTTP side and the shutdown need of the Socket.IO server,
+/// whatever its adapter.
+#[async_trait::async_trait]
+pub trait SocketServer: Send + Sync + 'static {
+    /// Disconnects the sockets opened with this session, on every node.
+    async fn disconnect_session(&self, session_id: &str);
+    /// Closes every socket of this node.
+    async fn close(&self);
+}
+
+#[async_trait::async_trait]
+impl<A: Adapter> SocketServer for SocketIo<A> {
+    async fn disconnect_session(&self, session_id: &str) {
+        if let Err(e) = self.to(session_room(session_id)).disconnect().await {
+            tracing::warn!(error = %e, "disconnecting the session's sockets failed");
+            let _ = self.local().to(session_room(session_id)).disconnect().await;
+        }
+    }
+
+    async fn close(&self) {
+        SocketIo::close(self).await;
+    }
+}
+
+pub fn register<A: Adapter + socketioxide_core::adapter::DefinedAdapter>(
+    io: &SocketIo<A>,
+) -> A::InitRes {
+    io.ns("/", on_connect.with(authenticate))
+}
+
+fn session_cookie<A: Adapter>(socket: &Socket<A>) -> Option<Id> {
     socket
         .req_parts()
         .headers
@@ -83,9 +126,22 @@ fn session_cookie(socket: &Socket) -> Option<Id> {
         .and_then(|c| Id::from_str(c.value()).ok())
 }
 
+/// A socket's place in presence: whichever of the connect and disconnect
+/// handlers comes second settles it, so a socket that leaves while it is
+/// being announced is counted out exactly once.
+#[derive(Debug, Clone, Default)]
+struct PresenceState(Arc<AtomicU8>);
+
+const PENDING: u8 = 0;
+const JOINED: u8 = 1;
+const LEFT: u8 = 2;
+
 /// Connect middleware: the socket belongs to the session of its handshake, or
 /// it is refused with `unauthorized`.
-async fn authenticate(s: SocketRef, State(state): State<AppState>) -> Result<(), HandshakeError> {
+async fn authenticate<A: Adapter>(
+    s: SocketRef<A>,
+    State(state): State<AppState>,
+) -> Result<(), HandshakeError> {
     let session_id = session_cookie(&s).ok_or(HandshakeError::Unauthorized)?;
     let record = state.sessions.load(&session_id).await.map_err(|e| {
         tracing::warn!(error = %e, "session store unavailable during handshake");
@@ -113,32 +169,37 @@ async fn authenticate(s: SocketRef, State(state): State<AppState>) -> Result<(),
     // separate task, so an event sent right after `connect` could come first.
     s.join(session_room(&user.session_id));
     s.extensions.insert(user);
-    s.on("send_message", on_send_message);
-    s.on_disconnect(on_disconnect);
+    s.extensions.insert(PresenceState::default());
+    s.on("send_message", on_send_message::<A>);
+    s.on_disconnect(on_disconnect::<A>);
     Ok(())
 }
 
-async fn on_connect(
-    s: SocketRef,
-    io: SocketIo,
+async fn on_connect<A: Adapter>(
+    s: SocketRef<A>,
+    io: SocketIo<A>,
     State(state): State<AppState>,
     Extension(user): Extension<SocketUser>,
+    Extension(presence): Extension<PresenceState>,
 ) {
     metrics::gauge!(telemetry::SOCKETS_CONNECTED).increment(1);
     tracing::debug!(sid = %s.id, user_id = user.id, "socket connected");
 
     match state.presence.connect(user.id, &user.username).await {
-        Ok(Some(online_count)) => {
-            let joined = json!({
-                "username": &*user.username,
-                "online_count": online_count,
-                "timestamp": chat_domain::timestamps::to_rfc3339(&chat_domain::timestamps::now()),
-            });
-            note_broadcast("user_joined", io.emit("user_joined", &joined).await);
-            metrics::gauge!(telemetry::USERS_ONLINE).set(online_count as f64);
-            state.announcer.changed();
+        Ok(joined) => {
+            if presence
+                .0
+                .compare_exchange(PENDING, JOINED, SeqCst, SeqCst)
+                .is_err()
+            {
+                // Gone already: its disconnect handler found nothing to undo.
+                leave(&state, &io, &user).await;
+                return;
+            }
+            if let Some(online_count) = joined {
+                announce(&state, &io, "user_joined", &user.username, online_count).await;
+            }
         }
-        Ok(None) => {}
         Err(e) => tracing::warn!(error = %e, "presence unavailable"),
     }
     // Every new socket learns the room's state at once, a second tab's included.
@@ -148,40 +209,49 @@ async fn on_connect(
         }
         Err(e) => tracing::warn!(error = %e, "presence unavailable"),
     }
-    // It may have gone while we were announcing it; its disconnect handler
-    // could have run before the presence entry existed.
-    if !s.connected() {
+}
+
+async fn on_disconnect<A: Adapter>(
+    s: SocketRef<A>,
+    io: SocketIo<A>,
+    reason: DisconnectReason,
+    State(state): State<AppState>,
+    Extension(user): Extension<SocketUser>,
+    Extension(presence): Extension<PresenceState>,
+) {
+    tracing::debug!(sid = %s.id, user_id = user.id, ?reason, "socket disconnected");
+    metrics::gauge!(telemetry::SOCKETS_CONNECTED).decrement(1);
+    if presence.0.swap(LEFT, SeqCst) == JOINED {
         leave(&state, &io, &user).await;
     }
 }
 
-async fn on_disconnect(
-    s: SocketRef,
-    io: SocketIo,
-    reason: DisconnectReason,
-    State(state): State<AppState>,
-    Extension(user): Extension<SocketUser>,
-) {
-    tracing::debug!(sid = %s.id, user_id = user.id, ?reason, "socket disconnected");
-    metrics::gauge!(telemetry::SOCKETS_CONNECTED).decrement(1);
-    leave(&state, &io, &user).await;
-}
-
-async fn leave(state: &AppState, io: &SocketIo, user: &SocketUser) {
+async fn leave<A: Adapter>(state: &AppState, io: &SocketIo<A>, user: &SocketUser) {
     match state.presence.disconnect(user.id).await {
         Ok(Some(online_count)) => {
-            let left = json!({
-                "username": &*user.username,
-                "online_count": online_count,
-                "timestamp": chat_domain::timestamps::to_rfc3339(&chat_domain::timestamps::now()),
-            });
-            note_broadcast("user_left", io.emit("user_left", &left).await);
-            metrics::gauge!(telemetry::USERS_ONLINE).set(online_count as f64);
-            state.announcer.changed();
+            announce(state, io, "user_left", &user.username, online_count).await;
         }
         Ok(None) => {}
         Err(e) => tracing::warn!(error = %e, "presence unavailable"),
     }
+}
+
+/// `user_joined` / `user_left` right away; `online_users` through the announcer.
+pub async fn announce<A: Adapter>(
+    state: &AppState,
+    io: &SocketIo<A>,
+    event: &'static str,
+    username: &str,
+    online_count: usize,
+) {
+    let notice = json!({
+        "username": username,
+        "online_count": online_count,
+        "timestamp": chat_domain::timestamps::to_rfc3339(&chat_domain::timestamps::now()),
+    });
+    broadcast(io, event, &notice).await;
+    metrics::gauge!(telemetry::USERS_ONLINE).set(online_count as f64);
+    state.announcer.changed();
 }
 
 /// Whether the client asked for an acknowledgement: a refusal goes to the
@@ -200,11 +270,11 @@ impl<A: Adapter> FromMessageParts<A> for WantsAck {
     }
 }
 
-async fn on_send_message(
-    s: SocketRef,
+async fn on_send_message<A: Adapter>(
+    s: SocketRef<A>,
     TryData(payload): TryData<serde_json::Value>,
     WantsAck(wants_ack): WantsAck,
-    ack: AckSender,
+    ack: AckSender<A>,
     State(state): State<AppState>,
     Extension(user): Extension<SocketUser>,
 ) {

@@ -6,13 +6,14 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use chat_domain::{Accounts, Database, DbSessionStore};
 use chrono::NaiveDateTime;
-use socketioxide::SocketIo;
 
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::limits::{FloodLimiter, LoginLockout};
 use crate::messages::writer::MessageWriter;
 use crate::origin::AllowedOrigins;
 use crate::presence::{Announcer, Presence};
+use crate::socket::SocketServer;
 use crate::uploads::Uploads;
 
 pub struct Shared {
@@ -26,6 +27,8 @@ pub struct Shared {
     pub flood: Arc<dyn FloodLimiter>,
     pub lockout: Arc<dyn LoginLockout>,
     pub writer: MessageWriter,
+    /// This node's Redis connections, when it is part of a cluster.
+    pub cluster: Option<Cluster>,
 }
 
 #[derive(Clone)]
@@ -51,7 +54,7 @@ impl AppState {
 #[derive(Clone)]
 pub struct HttpState {
     pub app: AppState,
-    pub io: SocketIo,
+    pub sockets: Arc<dyn SocketServer>,
     pub origins: AllowedOrigins,
 }
 
@@ -61,9 +64,9 @@ impl FromRef<HttpState> for AppState {
     }
 }
 
-impl FromRef<HttpState> for SocketIo {
-    fn from_ref(s: &HttpState) -> SocketIo {
-        s.io.clone()
+impl FromRef<HttpState> for Arc<dyn SocketServer> {
+    fn from_ref(s: &HttpState) -> Arc<dyn SocketServer> {
+        s.sockets.clone()
     }
 }
 

@@ -2,7 +2,11 @@
 //! order. A single task owns it, so ids and broadcasts never cross; what
 //! arrives while a write is under way is committed together in the next one.
 
-use chat_domain::{messages, Database, Message, NewMessage};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chat_domain::{messages, Database, DomainError, Message, NewMessage};
+use socketioxide::adapter::Adapter;
 use socketioxide::SocketIo;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
@@ -14,6 +18,33 @@ use crate::telemetry;
 const MAX_BATCH: usize = 256;
 /// Messages waiting to be stored before senders wait too.
 const QUEUE: usize = 8192;
+
+/// Where accepted messages go: stored, then delivered to every socket of the
+/// room in id order.
+#[async_trait]
+pub trait Delivery: Send + Sync + 'static {
+    async fn store_and_deliver(&self, batch: Vec<NewMessage>) -> Result<Vec<Message>, DomainError>;
+}
+
+/// One node: store, then broadcast through this node's Socket.IO server.
+pub struct LocalDelivery<A: Adapter> {
+    pub db: Database,
+    pub io: SocketIo<A>,
+}
+
+#[async_trait]
+impl<A: Adapter> Delivery for LocalDelivery<A> {
+    async fn store_and_deliver(&self, batch: Vec<NewMessage>) -> Result<Vec<Message>, DomainError> {
+        let stored = self
+            .db
+            .run(move |conn| messages::insert_batch(conn, &batch))
+            .await?;
+        for message in &stored {
+            crate::socket::broadcast(&self.io, "new_message", message).await;
+        }
+        Ok(stored)
+    }
+}
 
 struct Pending {
     message: NewMessage,
@@ -27,7 +58,7 @@ pub struct MessageWriter {
 }
 
 impl MessageWriter {
-    /// The writer handle and the receiving end for [`MessageWriter::spawn`].
+    /// The writer handle and the receiving end for [`WriterTask::spawn`].
     pub fn channel() -> (Self, WriterTask) {
         let (queue, rx) = mpsc::channel(QUEUE);
         (Self { queue }, WriterTask { rx })
@@ -36,12 +67,13 @@ impl MessageWriter {
     /// Stores the message and broadcasts it; resolves once both are done.
     pub async fn submit(&self, message: NewMessage) -> AppResult<Message> {
         let (stored, rx) = oneshot::channel();
+        let pending = Pending {
+            message,
+            stored,
+            accepted: Instant::now(),
+        };
         self.queue
-            .send(Pending {
-                message,
-                stored,
-                accepted: Instant::now(),
-            })
+            .send(pending)
             .await
             .map_err(|_| AppError::internal("message writer stopped"))?;
         rx.await
@@ -54,21 +86,16 @@ pub struct WriterTask {
 }
 
 impl WriterTask {
-    pub fn spawn(mut self, db: Database, io: SocketIo) {
+    pub fn spawn(mut self, delivery: Arc<dyn Delivery>) {
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(MAX_BATCH);
             while self.rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
                 let rows: Vec<NewMessage> = batch.iter().map(|p| p.message.clone()).collect();
-                let result = db
-                    .run(move |conn| messages::insert_batch(conn, &rows))
-                    .await;
-                match result {
+                match delivery.store_and_deliver(rows).await {
                     Ok(stored) => {
                         metrics::counter!(telemetry::MESSAGES_STORED)
                             .increment(stored.len() as u64);
                         for (pending, message) in batch.drain(..).zip(stored) {
-                            let result = io.emit("new_message", &message).await;
-                            crate::socket::note_broadcast("new_message", result);
                             metrics::histogram!(telemetry::BROADCAST_SECONDS)
                                 .record(pending.accepted.elapsed().as_secs_f64());
                             let _ = pending.stored.send(Ok(message));
@@ -76,20 +103,18 @@ impl WriterTask {
                     }
                     Err(e) => {
                         tracing::error!(error = %e, count = batch.len(), "storing messages failed");
-                        let err = AppError::from(e);
+                        let unavailable = e.is_unavailable();
                         for pending in batch.drain(..) {
-                            let _ = pending.stored.send(Err(clone_err(&err)));
+                            let err = if unavailable {
+                                AppError::Unavailable
+                            } else {
+                                AppError::Internal(e.to_string())
+                            };
+                            let _ = pending.stored.send(Err(err));
                         }
                     }
                 }
             }
         });
-    }
-}
-
-fn clone_err(e: &AppError) -> AppError {
-    match e {
-        AppError::Unavailable => AppError::Unavailable,
-        other => AppError::Internal(other.to_string()),
     }
 }

@@ -1,0 +1,182 @@
+//! The flood limit and the login lockout counted in Redis, so that spreading
+//! attempts over nodes gains nothing. When Redis cannot be reached, each node
+//! counts on its own until it returns.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::ConnectionManager;
+use redis::Script;
+
+use crate::limits::{
+    FloodLimiter, LimitError, LoginLockout, MemoryFloodLimiter, MemoryLoginLockout, FLOOD_LIMIT,
+    FLOOD_WINDOW, LOGIN_FAILURES, LOGIN_WINDOW,
+};
+
+/// A sliding window in a sorted set scored by Redis' own clock (nodes' clocks
+/// may differ). KEYS: the set. ARGV: window ms, limit, record (1: count this
+/// event if under the limit; 0: only look). Returns -1 when under the limit
+/// (after counting), else the ms until the oldest event leaves the window.
+const WINDOW: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= limit then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return window - (now - tonumber(oldest[2]))
+end
+if ARGV[3] == '1' then
+  redis.call('ZADD', KEYS[1], now, t[1] .. t[2] .. ':' .. redis.call('INCR', KEYS[1] .. ':seq'))
+  redis.call('PEXPIRE', KEYS[1], window)
+  redis.call('PEXPIRE', KEYS[1] .. ':seq', window)
+end
+return -1
+";
+
+/// Counts one event unconditionally. KEYS: the set. ARGV: window ms.
+const RECORD: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now, t[1] .. t[2] .. ':' .. redis.call('INCR', KEYS[1] .. ':seq'))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1] .. ':seq', ARGV[1])
+return 1
+";
+
+async fn window(
+    script: &Script,
+    conn: &ConnectionManager,
+    key: &str,
+    window: Duration,
+    limit: usize,
+    record: bool,
+) -> redis::RedisResult<Option<Duration>> {
+    let left: i64 = script
+        .key(key)
+        .arg(window.as_millis() as u64)
+        .arg(limit)
+        .arg(if record { "1" } else { "0" })
+        .invoke_async(&mut conn.clone())
+        .await?;
+    Ok(u64::try_from(left).ok().map(Duration::from_millis))
+}
+
+pub struct RedisFloodLimiter {
+    conn: ConnectionManager,
+    script: Script,
+    fallback: MemoryFloodLimiter,
+}
+
+impl RedisFloodLimiter {
+    pub fn new(conn: ConnectionManager) -> Self {
+        Self {
+            conn,
+            script: Script::new(WINDOW),
+            fallback: MemoryFloodLimiter::default(),
+        }
+    }
+}
+
+#[async_trait]
+impl FloodLimiter for RedisFloodLimiter {
+    async fn try_acquire(&self, user_id: i32) -> Result<bool, LimitError> {
+        let key = format!("chat:flood:{user_id}");
+        match window(
+            &self.script,
+            &self.conn,
+            &key,
+            FLOOD_WINDOW,
+            FLOOD_LIMIT,
+            true,
+        )
+        .await
+        {
+            Ok(blocked) => Ok(blocked.is_none()),
+            Err(e) => {
+                tracing::warn!(error = %e, "Redis unreachable: flood limit counted on this node");
+                self.fallback.try_acquire(user_id).await
+            }
+        }
+    }
+
+    fn sweep(&self) {
+        self.fallback.sweep();
+    }
+}
+
+pub struct RedisLoginLockout {
+    conn: ConnectionManager,
+    window: Script,
+    record: Script,
+    fallback: MemoryLoginLockout,
+}
+
+impl RedisLoginLockout {
+    pub fn new(conn: ConnectionManager) -> Self {
+        Self {
+            conn,
+            window: Script::new(WINDOW),
+            record: Script::new(RECORD),
+            fallback: MemoryLoginLockout::default(),
+        }
+    }
+
+    fn key(key: &str) -> String {
+        format!("chat:login-failures:{key}")
+    }
+}
+
+#[async_trait]
+impl LoginLockout for RedisLoginLockout {
+    async fn locked_for(&self, key: &str) -> Result<Option<Duration>, LimitError> {
+        let k = Self::key(key);
+        match window(
+            &self.window,
+            &self.conn,
+            &k,
+            LOGIN_WINDOW,
+            LOGIN_FAILURES,
+            false,
+        )
+        .await
+        {
+            Ok(left) => Ok(left),
+            Err(e) => {
+                tracing::warn!(error = %e, "Redis unreachable: login lockout counted on this node");
+                self.fallback.locked_for(key).await
+            }
+        }
+    }
+
+    async fn record_failure(&self, key: &str) -> Result<(), LimitError> {
+        let result: redis::RedisResult<i64> = self
+            .record
+            .key(Self::key(key))
+            .arg(LOGIN_WINDOW.as_millis() as u64)
+            .invoke_async(&mut self.conn.clone())
+            .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "Redis unreachable: login lockout counted on this node");
+            return self.fallback.record_failure(key).await;
+        }
+        Ok(())
+    }
+
+    async fn clear(&self, key: &str) -> Result<(), LimitError> {
+        let k = Self::key(key);
+        let result: redis::RedisResult<i64> = redis::cmd("DEL")
+            .arg(&k)
+            .arg(format!("{k}:seq"))
+            .query_async(&mut self.conn.clone())
+            .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "Redis unreachable: login lockout cleared on this node only");
+        }
+        self.fallback.clear(key).await
+    }
+
+    fn sweep(&self) {
+        self.fallback.sweep();
+    }
+}
