@@ -102,17 +102,27 @@ pub async fn build(config: Config) -> Result<App, StartError> {
         }
         Some(url) => Some(Cluster::connect(url).await?),
     };
-    let redis_presence = cluster
-        .as_ref()
-        .map(|c| Arc::new(RedisPresence::new(c.conn.clone(), &c.node_id)));
+    let redis_presence = cluster.as_ref().map(|c| {
+        Arc::new(RedisPresence::new(
+            c.conn.clone(),
+            c.reachability.clone(),
+            &c.node_id,
+        ))
+    });
     let presence: Arc<dyn Presence> = match &redis_presence {
         Some(p) => p.clone(),
         None => Arc::new(MemoryPresence::default()),
     };
     let (flood, lockout): (Arc<dyn FloodLimiter>, Arc<dyn LoginLockout>) = match &cluster {
         Some(c) => (
-            Arc::new(RedisFloodLimiter::new(c.conn.clone())),
-            Arc::new(RedisLoginLockout::new(c.conn.clone())),
+            Arc::new(RedisFloodLimiter::new(
+                c.conn.clone(),
+                c.reachability.clone(),
+            )),
+            Arc::new(RedisLoginLockout::new(
+                c.conn.clone(),
+                c.reachability.clone(),
+            )),
         ),
         None => (
             Arc::new(MemoryFloodLimiter::default()),
@@ -161,6 +171,7 @@ pub async fn build(config: Config) -> Result<App, StartError> {
             let delivery = ClusterDelivery {
                 db: state.db.clone(),
                 redis: cluster.conn.clone(),
+                reachability: cluster.reachability.clone(),
                 io: io.clone(),
                 fanout,
             };

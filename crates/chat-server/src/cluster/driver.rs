@@ -56,6 +56,7 @@ impl ManagedDriver {
                 Ok::<(), std::convert::Infallible>(())
             });
         let conn = client.get_connection_manager_with_config(config).await?;
+        super::keep_alive(conn.clone());
         Ok(Self { conn, handlers })
     }
 }

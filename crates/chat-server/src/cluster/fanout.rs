@@ -76,6 +76,7 @@ impl Fanout {
 pub struct ClusterDelivery<A: Adapter> {
     pub db: Database,
     pub redis: ConnectionManager,
+    pub reachability: super::Reachability,
     pub io: SocketIo<A>,
     pub fanout: Fanout,
 }
@@ -94,12 +95,18 @@ fn publish_all(redis: &mut ConnectionManager, stored: &[Message]) -> redis::Redi
 /// Inserts and publishes under the order lock. Runs on the blocking pool.
 fn store_and_publish(
     conn: &mut DbConnection,
-    redis: &mut ConnectionManager,
+    redis: Option<&mut ConnectionManager>,
     batch: &[NewMessage],
 ) -> Result<(Vec<Message>, redis::RedisResult<()>), DomainError> {
     conn.batch_execute(&format!("SELECT pg_advisory_lock({ORDER_LOCK})"))?;
     let result = messages::insert_batch(conn, batch).map(|stored| {
-        let published = publish_all(redis, &stored);
+        let published = match redis {
+            Some(redis) => publish_all(redis, &stored),
+            None => Err(redis::RedisError::from((
+                redis::ErrorKind::Io,
+                "Redis unreachable",
+            ))),
+        };
         (stored, published)
     });
     // A connection that cannot unlock is broken, and PostgreSQL drops the
@@ -113,13 +120,17 @@ fn store_and_publish(
 #[async_trait]
 impl<A: Adapter> Delivery for ClusterDelivery<A> {
     async fn store_and_deliver(&self, batch: Vec<NewMessage>) -> Result<Vec<Message>, DomainError> {
-        let mut redis = self.redis.clone();
+        // While Redis is known to be away, deliver here at once rather than
+        // wait on a timeout while holding the order lock.
+        let mut redis = self.reachability.is_up().then(|| self.redis.clone());
         let (stored, published) = self
             .db
-            .run(move |conn| store_and_publish(conn, &mut redis, &batch))
+            .run(move |conn| store_and_publish(conn, redis.as_mut(), &batch))
             .await?;
         if let Err(e) = published {
-            tracing::warn!(error = %e, "Redis unreachable: messages delivered on this node only");
+            if self.reachability.failed() {
+                tracing::warn!(error = %e, "Redis unreachable: messages delivered on this node only");
+            }
             for message in &stored {
                 self.fanout.lock().fallback.insert(message.id);
                 note_broadcast(
@@ -178,6 +189,7 @@ pub async fn spawn_subscriber<A: Adapter>(
     let start = state.db.run(messages::max_id).await.unwrap_or(0);
     fanout.lock().through = start;
     conn.subscribe(CHANNEL).await?;
+    super::keep_alive(conn.clone());
 
     tokio::spawn(async move {
         let _keep = conn;

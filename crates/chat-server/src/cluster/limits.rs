@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use redis::aio::ConnectionManager;
 use redis::Script;
 
+use super::Reachability;
 use crate::limits::{
     FloodLimiter, LimitError, LoginLockout, MemoryFloodLimiter, MemoryLoginLockout, FLOOD_LIMIT,
     FLOOD_WINDOW, LOGIN_FAILURES, LOGIN_WINDOW,
@@ -64,14 +65,16 @@ async fn window(
 
 pub struct RedisFloodLimiter {
     conn: ConnectionManager,
+    reachability: Reachability,
     script: Script,
     fallback: MemoryFloodLimiter,
 }
 
 impl RedisFloodLimiter {
-    pub fn new(conn: ConnectionManager) -> Self {
+    pub fn new(conn: ConnectionManager, reachability: Reachability) -> Self {
         Self {
             conn,
+            reachability,
             script: Script::new(WINDOW),
             fallback: MemoryFloodLimiter::default(),
         }
@@ -82,21 +85,17 @@ impl RedisFloodLimiter {
 impl FloodLimiter for RedisFloodLimiter {
     async fn try_acquire(&self, user_id: i32) -> Result<bool, LimitError> {
         let key = format!("chat:flood:{user_id}");
-        match window(
+        let call = window(
             &self.script,
             &self.conn,
             &key,
             FLOOD_WINDOW,
             FLOOD_LIMIT,
             true,
-        )
-        .await
-        {
-            Ok(blocked) => Ok(blocked.is_none()),
-            Err(e) => {
-                tracing::warn!(error = %e, "Redis unreachable: flood limit counted on this node");
-                self.fallback.try_acquire(user_id).await
-            }
+        );
+        match guarded(&self.reachability, call).await {
+            Some(blocked) => Ok(blocked.is_none()),
+            None => self.fallback.try_acquire(user_id).await,
         }
     }
 
@@ -105,17 +104,38 @@ impl FloodLimiter for RedisFloodLimiter {
     }
 }
 
+/// Runs a Redis call unless Redis is known to be away; None: count on this node.
+async fn guarded<T>(
+    reachability: &Reachability,
+    call: impl std::future::Future<Output = redis::RedisResult<T>>,
+) -> Option<T> {
+    if !reachability.is_up() {
+        return None;
+    }
+    match call.await {
+        Ok(v) => Some(v),
+        Err(e) => {
+            if reachability.failed() {
+                tracing::warn!(error = %e, "Redis unreachable: limits counted on this node until it returns");
+            }
+            None
+        }
+    }
+}
+
 pub struct RedisLoginLockout {
     conn: ConnectionManager,
+    reachability: Reachability,
     window: Script,
     record: Script,
     fallback: MemoryLoginLockout,
 }
 
 impl RedisLoginLockout {
-    pub fn new(conn: ConnectionManager) -> Self {
+    pub fn new(conn: ConnectionManager, reachability: Reachability) -> Self {
         Self {
             conn,
+            reachability,
             window: Script::new(WINDOW),
             record: Script::new(RECORD),
             fallback: MemoryLoginLockout::default(),
@@ -131,48 +151,37 @@ impl RedisLoginLockout {
 impl LoginLockout for RedisLoginLockout {
     async fn locked_for(&self, key: &str) -> Result<Option<Duration>, LimitError> {
         let k = Self::key(key);
-        match window(
+        let call = window(
             &self.window,
             &self.conn,
             &k,
             LOGIN_WINDOW,
             LOGIN_FAILURES,
             false,
-        )
-        .await
-        {
-            Ok(left) => Ok(left),
-            Err(e) => {
-                tracing::warn!(error = %e, "Redis unreachable: login lockout counted on this node");
-                self.fallback.locked_for(key).await
-            }
+        );
+        match guarded(&self.reachability, call).await {
+            Some(left) => Ok(left),
+            None => self.fallback.locked_for(key).await,
         }
     }
 
     async fn record_failure(&self, key: &str) -> Result<(), LimitError> {
-        let result: redis::RedisResult<i64> = self
-            .record
-            .key(Self::key(key))
-            .arg(LOGIN_WINDOW.as_millis() as u64)
-            .invoke_async(&mut self.conn.clone())
-            .await;
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "Redis unreachable: login lockout counted on this node");
-            return self.fallback.record_failure(key).await;
+        let mut conn = self.conn.clone();
+        let mut invocation = self.record.key(Self::key(key));
+        invocation.arg(LOGIN_WINDOW.as_millis() as u64);
+        let call = invocation.invoke_async::<i64>(&mut conn);
+        match guarded(&self.reachability, call).await {
+            Some(_) => Ok(()),
+            None => self.fallback.record_failure(key).await,
         }
-        Ok(())
     }
 
     async fn clear(&self, key: &str) -> Result<(), LimitError> {
         let k = Self::key(key);
-        let result: redis::RedisResult<i64> = redis::cmd("DEL")
-            .arg(&k)
-            .arg(format!("{k}:seq"))
-            .query_async(&mut self.conn.clone())
-            .await;
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "Redis unreachable: login lockout cleared on this node only");
-        }
+        let mut conn = self.conn.clone();
+        let mut del = redis::cmd("DEL");
+        del.arg(&k).arg(format!("{k}:seq"));
+        guarded(&self.reachability, del.query_async::<i64>(&mut conn)).await;
         self.fallback.clear(key).await
     }
 

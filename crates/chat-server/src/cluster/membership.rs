@@ -29,7 +29,6 @@ pub fn spawn<A: Adapter>(
     tokio::spawn(async move {
         let me = alive_key(&cluster.node_id);
         let mut beat = tokio::time::interval(HEARTBEAT);
-        let mut reachable = true;
         loop {
             beat.tick().await;
             let mut conn = cluster.conn.clone();
@@ -43,16 +42,14 @@ pub fn spawn<A: Adapter>(
                 .await;
             let lost = match previous {
                 Ok(previous) => {
-                    if !reachable {
+                    if cluster.reachability.answered() {
                         tracing::info!("Redis reachable again: rejoining the cluster");
-                        reachable = true;
                     }
                     previous.is_none()
                 }
                 Err(e) => {
-                    if reachable {
+                    if cluster.reachability.failed() {
                         tracing::error!(error = %e, "Redis unreachable: serving this node's sockets only");
-                        reachable = false;
                     }
                     continue;
                 }

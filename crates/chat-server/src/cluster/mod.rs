@@ -9,6 +9,7 @@ pub mod limits;
 pub mod membership;
 pub mod presence;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,6 +39,7 @@ pub struct Cluster {
     client: redis::Client,
     /// For commands; reconnects by itself.
     pub conn: ConnectionManager,
+    pub reachability: Reachability,
     url: Arc<str>,
 }
 
@@ -60,11 +62,61 @@ fn resp3(url: &str) -> String {
     }
 }
 
+/// Fail fast when Redis is away (the node then serves its own sockets) and
+/// reconnect on the next command.
 pub fn manager_config() -> ConnectionManagerConfig {
     ConnectionManagerConfig::new()
         .set_connection_timeout(Some(REDIS_TIMEOUT))
         .set_response_timeout(Some(REDIS_TIMEOUT))
-        .set_max_delay(Duration::from_secs(2))
+        .set_number_of_retries(1)
+        .set_min_delay(Duration::from_millis(50))
+        .set_max_delay(Duration::from_millis(500))
+}
+
+/// How often idle connections (subscriptions) are pinged, so that a lost one
+/// reconnects and resubscribes.
+pub const KEEPALIVE: Duration = Duration::from_secs(2);
+
+/// Keeps a subscribing connection alive: the manager only notices a lost
+/// connection, and reconnects, when a command fails.
+pub fn keep_alive(conn: ConnectionManager) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(KEEPALIVE);
+        loop {
+            every.tick().await;
+            let _ = redis::cmd("PING")
+                .query_async::<redis::Value>(&mut conn.clone())
+                .await;
+        }
+    });
+}
+
+/// Whether Redis answered lately. While it does not, limits and presence go
+/// straight to this node's own counts instead of waiting on timeouts; the
+/// membership heartbeat, which keeps trying, says when it is back.
+#[derive(Debug, Clone)]
+pub struct Reachability(Arc<AtomicBool>);
+
+impl Default for Reachability {
+    fn default() -> Self {
+        Self(Arc::new(AtomicBool::new(true)))
+    }
+}
+
+impl Reachability {
+    pub fn is_up(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Records a failed command; true when Redis was thought up until now.
+    pub fn failed(&self) -> bool {
+        self.0.swap(false, Ordering::Relaxed)
+    }
+
+    /// Records a successful command; true when Redis was thought down.
+    pub fn answered(&self) -> bool {
+        !self.0.swap(true, Ordering::Relaxed)
+    }
 }
 
 impl Cluster {
@@ -84,6 +136,7 @@ impl Cluster {
             node_id,
             client,
             conn,
+            reachability: Reachability::default(),
             url: crate_redact(url).into(),
         })
     }

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use redis::aio::ConnectionManager;
 use redis::Script;
 
+use super::Reachability;
 use crate::presence::{MemoryPresence, OnlineUsers, Presence, PresenceError};
 
 const COUNTS: &str = "chat:presence:counts";
@@ -112,6 +113,7 @@ return out
 
 pub struct RedisPresence {
     conn: ConnectionManager,
+    reachability: Reachability,
     node: String,
     node_key: String,
     /// This node's own sockets.
@@ -129,9 +131,10 @@ fn unavailable(e: redis::RedisError) -> PresenceError {
 }
 
 impl RedisPresence {
-    pub fn new(conn: ConnectionManager, node: &str) -> Self {
+    pub fn new(conn: ConnectionManager, reachability: Reachability, node: &str) -> Self {
         Self {
             conn,
+            reachability,
             node: node.to_owned(),
             node_key: node_key(node),
             local: MemoryPresence::default(),
@@ -217,9 +220,18 @@ impl RedisPresence {
     }
 
     fn degraded(&self, e: PresenceError) {
-        if !self.stale.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        self.stale.store(true, std::sync::atomic::Ordering::SeqCst);
+        if self.reachability.failed() {
             tracing::warn!(error = %e, "Redis unreachable: presence of this node only until it returns");
         }
+    }
+
+    fn skip(&self) -> bool {
+        if self.reachability.is_up() {
+            return false;
+        }
+        self.stale.store(true, std::sync::atomic::Ordering::SeqCst);
+        true
     }
 
     /// Whether an update failed since the last resync.
@@ -240,6 +252,9 @@ pub struct Resync {
 impl Presence for RedisPresence {
     async fn connect(&self, user_id: i32, username: &str) -> Result<Option<usize>, PresenceError> {
         let here = self.local.connect(user_id, username).await?;
+        if self.skip() {
+            return Ok(here);
+        }
         match self.add(user_id, username, 1).await {
             Ok(joined) => Ok(joined),
             Err(e) => {
@@ -251,6 +266,9 @@ impl Presence for RedisPresence {
 
     async fn disconnect(&self, user_id: i32) -> Result<Option<usize>, PresenceError> {
         let here = self.local.disconnect(user_id).await?;
+        if self.skip() {
+            return Ok(here);
+        }
         let result: Result<i64, _> = self
             .disconnect
             .key(COUNTS)
@@ -269,6 +287,9 @@ impl Presence for RedisPresence {
     }
 
     async fn online(&self) -> Result<OnlineUsers, PresenceError> {
+        if self.skip() {
+            return self.local.online().await;
+        }
         let result: Result<Vec<String>, _> = redis::cmd("HVALS")
             .arg(NAMES)
             .query_async(&mut self.conn.clone())
