@@ -30,7 +30,7 @@ suite() {
 }
 
 suite "cargo test" cargo test --workspace --locked
-for s in conformance e2e cleanup ops; do
+for s in conformance e2e cleanup ops bench cluster; do
   script="$ROOT/scripts/test-$s.sh"
   [ -x "$script" ] && suite "$s" "$script"
 done
