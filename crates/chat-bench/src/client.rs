@@ -176,6 +176,9 @@ async fn connect_inner(target: &Target, cookie: &str) -> Result<Ws, ClientError>
             Frame::ConnectError(data) => return Err(ClientError::Refused(truncate(data))),
             Frame::Ping => ws.send(Message::text("3")).await?,
             Frame::Close | Frame::Disconnect => return Err(ClientError::Closed),
+            // A broadcast can overtake the server's `40` (seen with socketioxide
+            // under a join storm); socket.io-client buffers such events, we drop them.
+            Frame::Event { .. } | Frame::Other => {}
             _ => return Err(ClientError::Unexpected(truncate(&t))),
         }
     }

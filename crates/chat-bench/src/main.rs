@@ -25,6 +25,7 @@ fn main() -> ExitCode {
         label: common.label.clone(),
         url: common.url.clone(),
         threads: common.threads,
+        loadavg_at_start: report::loadavg(),
         ..Report::default()
     };
     let started = Instant::now();

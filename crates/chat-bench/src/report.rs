@@ -251,6 +251,20 @@ pub struct Report {
     pub bench_cpu_s: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bench_rss_kb: Option<u64>,
+    /// The machine's 1-minute load average when the run started: other work
+    /// on the same cores shows here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loadavg_at_start: Option<f64>,
+}
+
+/// The 1-minute load average (Linux).
+pub fn loadavg() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 impl Report {
@@ -385,8 +399,9 @@ impl Report {
             line(
                 "load generator",
                 format!(
-                    "CPU {c:.2} s, RSS {} kB (it shares the machine's cores with the server)",
-                    self.bench_rss_kb.unwrap_or(0)
+                    "CPU {c:.2} s, RSS {} kB (it shares the machine's cores with the server); load average at start {:.2}",
+                    self.bench_rss_kb.unwrap_or(0),
+                    self.loadavg_at_start.unwrap_or(0.0)
                 ),
             );
         }
