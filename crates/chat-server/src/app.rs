@@ -49,9 +49,9 @@ pub const SESSION_COOKIE: &str = "session";
 const PING_INTERVAL: Duration = Duration::from_millis(25_000);
 const PING_TIMEOUT: Duration = Duration::from_millis(20_000);
 const MAX_PAYLOAD: u64 = 1_000_000;
-/// Packets a socket may have waiting to be written before further ones are
-/// dropped (and counted): room for a join storm's burst of notices.
-const SEND_QUEUE_PACKETS: usize = 1024;
+/// At most one `online_users` broadcast per this interval: a join storm
+/// sends a handful of lists instead of one per join (each to every socket).
+const ANNOUNCE_EVERY: Duration = Duration::from_millis(100);
 /// How often idle limiter entries and expired sessions are swept.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
@@ -149,7 +149,7 @@ pub async fn build(config: Config) -> Result<App, StartError> {
         .ping_timeout(PING_TIMEOUT)
         .max_payload(MAX_PAYLOAD)
         .ws_max_message_size(MAX_PAYLOAD as usize)
-        .max_buffer_size(SEND_QUEUE_PACKETS)
+        .max_buffer_size(config.send_queue_packets as usize)
         .with_state(state.clone());
     match (cluster, redis_presence) {
         (Some(cluster), Some(presence)) => {
@@ -207,7 +207,7 @@ fn assemble<A: Adapter>(
     writer_task.spawn(delivery);
     state
         .announcer
-        .spawn(state.presence.clone(), io.clone(), Duration::ZERO);
+        .spawn(state.presence.clone(), io.clone(), ANNOUNCE_EVERY);
 
     let sweeper = state.clone();
     tokio::spawn(async move {

@@ -67,6 +67,11 @@ pub struct Config {
     #[arg(long, env = "REDIS_URL")]
     pub redis_url: Option<String>,
 
+    /// Packets a socket may have waiting to be written. A socket whose queue
+    /// overflows has missed a packet and is disconnected, to resync.
+    #[arg(long, env = "SEND_QUEUE_PACKETS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(4..))]
+    pub send_queue_packets: u32,
+
     /// Mark the session cookie Secure (serve over HTTPS, e.g. behind a proxy).
     #[arg(long, env = "SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,

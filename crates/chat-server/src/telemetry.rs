@@ -13,6 +13,7 @@ pub const MESSAGES_STORED: &str = "chat_messages_stored_total";
 pub const MESSAGES_REFUSED: &str = "chat_messages_refused_total";
 pub const BROADCAST_SECONDS: &str = "chat_message_broadcast_seconds";
 pub const BROADCAST_DROPS: &str = "chat_broadcast_drops_total";
+pub const SLOW_READERS_EVICTED: &str = "chat_slow_readers_evicted_total";
 pub const LOGINS: &str = "chat_logins_total";
 /// Recorded by the domain crate around every pooled connection checkout.
 pub const DB_POOL_WAIT_SECONDS: &str = chat_domain::db::POOL_WAIT_METRIC;
@@ -53,6 +54,10 @@ fn describe() {
     metrics::describe_counter!(
         BROADCAST_DROPS,
         "Packets a socket's full send queue could not take (that socket is disconnected)"
+    );
+    metrics::describe_counter!(
+        SLOW_READERS_EVICTED,
+        "Sockets disconnected because their send queue was full (they resync on reconnect)"
     );
     metrics::describe_counter!(LOGINS, "Login attempts, by result");
     metrics::describe_histogram!(

@@ -28,7 +28,7 @@ use tokio::sync::mpsc;
 
 use super::Cluster;
 use crate::messages::writer::Delivery;
-use crate::socket::note_broadcast;
+use crate::socket::broadcast_local;
 use crate::state::AppState;
 
 const CHANNEL: &str = "chat:new_message";
@@ -133,10 +133,7 @@ impl<A: Adapter> Delivery for ClusterDelivery<A> {
             }
             for message in &stored {
                 self.fanout.lock().fallback.insert(message.id);
-                note_broadcast(
-                    "new_message",
-                    self.io.local().emit("new_message", message).await,
-                );
+                broadcast_local(&self.io, "new_message", message).await;
             }
         }
         Ok(stored)
@@ -224,7 +221,7 @@ async fn emit<A: Adapter>(io: &SocketIo<A>, fanout: &Fanout, payload: Vec<u8>) {
         return;
     }
     match RawValue::from_string(text) {
-        Ok(raw) => note_broadcast("new_message", io.local().emit("new_message", &raw).await),
+        Ok(raw) => broadcast_local(io, "new_message", &raw).await,
         Err(e) => tracing::warn!(error = %e, "unreadable message on the message channel"),
     }
 }
@@ -249,7 +246,7 @@ async fn replay<A: Adapter>(state: &AppState, io: &SocketIo<A>, fanout: &Fanout)
         let full = missed.len() as i64 == REPLAY_PAGE;
         for message in &missed {
             if fanout.claim(message.id) {
-                note_broadcast("new_message", io.local().emit("new_message", message).await);
+                broadcast_local(io, "new_message", message).await;
             }
         }
         if missed.is_empty() || !full {

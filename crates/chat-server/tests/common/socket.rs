@@ -307,7 +307,8 @@ impl Sock {
     /// are in place, so a test that starts from here tests its own rule, not
     /// the handshake's timing (which has a test of its own).
     pub async fn settle(&mut self) {
-        let is_online_users = |p: &Incoming| matches!(p, Incoming::Event { name, .. } if name == "online_users");
+        let is_online_users =
+            |p: &Incoming| matches!(p, Incoming::Event { name, .. } if name == "online_users");
         if self.buffer.iter().any(is_online_users) {
             return;
         }
@@ -321,7 +322,10 @@ impl Sock {
                         return;
                     }
                 }
-                None => panic!("no online_users within {WAIT:?} of connecting; got: {:?}", self.buffer),
+                None => panic!(
+                    "no online_users within {WAIT:?} of connecting; got: {:?}",
+                    self.buffer
+                ),
             }
         }
     }
