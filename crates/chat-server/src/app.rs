@@ -38,7 +38,7 @@ use crate::messages::{
     writer::{Delivery, LocalDelivery, MessageWriter, WriterTask},
 };
 use crate::origin::{self, AllowedOrigins};
-use crate::presence::{Announcer, MemoryPresence, Presence};
+use crate::presence::{Announcer, MemoryPresence, Pace, Presence};
 use crate::socket::SocketServer;
 use crate::state::{AppState, HttpState, Shared};
 use crate::uploads::{self, Uploads};
@@ -49,9 +49,13 @@ pub const SESSION_COOKIE: &str = "session";
 const PING_INTERVAL: Duration = Duration::from_millis(25_000);
 const PING_TIMEOUT: Duration = Duration::from_millis(20_000);
 const MAX_PAYLOAD: u64 = 1_000_000;
-/// At most one `online_users` broadcast per this interval: a join storm
-/// sends a handful of lists instead of one per join (each to every socket).
-const ANNOUNCE_EVERY: Duration = Duration::from_millis(100);
+/// `online_users` broadcasts: at most one per 50 ms plus 250 µs per user
+/// online (300 ms at 1,000 users), so a join storm sends a handful of lists
+/// instead of one per join (each to every socket).
+const ANNOUNCE_PACE: Pace = Pace {
+    base: Duration::from_millis(50),
+    per_user: Duration::from_micros(250),
+};
 /// How often idle limiter entries and expired sessions are swept.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
@@ -207,7 +211,7 @@ fn assemble<A: Adapter>(
     writer_task.spawn(delivery);
     state
         .announcer
-        .spawn(state.presence.clone(), io.clone(), ANNOUNCE_EVERY);
+        .spawn(state.presence.clone(), io.clone(), ANNOUNCE_PACE);
 
     let sweeper = state.clone();
     tokio::spawn(async move {

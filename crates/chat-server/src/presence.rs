@@ -104,25 +104,38 @@ impl Announcer {
         self.changed.notify_one();
     }
 
-    pub fn spawn<A: Adapter>(
-        &self,
-        presence: Arc<dyn Presence>,
-        io: SocketIo<A>,
-        min_interval: Duration,
-    ) {
+    pub fn spawn<A: Adapter>(&self, presence: Arc<dyn Presence>, io: SocketIo<A>, pace: Pace) {
         let changed = self.changed.clone();
         tokio::spawn(async move {
             loop {
                 changed.notified().await;
-                match presence.online().await {
-                    Ok(online) => crate::socket::broadcast(&io, "online_users", &online).await,
-                    Err(e) => tracing::warn!(error = %e, "presence unavailable"),
-                }
-                if !min_interval.is_zero() {
-                    tokio::time::sleep(min_interval).await;
-                }
+                let online = match presence.online().await {
+                    Ok(online) => online,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "presence unavailable");
+                        continue;
+                    }
+                };
+                crate::socket::broadcast(&io, "online_users", &online).await;
+                tokio::time::sleep(pace.after(online.count)).await;
             }
         });
+    }
+}
+
+/// How long the announcer waits after a broadcast before the next one. A list
+/// goes to every socket, so its cost grows with the square of the users: the
+/// pause grows with them, keeping a join storm's lists to a bounded share of
+/// the traffic while a quiet room still sees changes at once.
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    pub base: Duration,
+    pub per_user: Duration,
+}
+
+impl Pace {
+    pub fn after(&self, online: usize) -> Duration {
+        self.base + self.per_user * u32::try_from(online).unwrap_or(u32::MAX)
     }
 }
 
