@@ -262,7 +262,7 @@ for a in apps:
     check(re.search(rf"server\s+{re.escape(a)}:5000", conf), f"upstream lists {a}:5000")
 check(re.search(r"location\s+/socket\.io/", conf), "a location for /socket.io/")
 check(re.search(r"proxy_set_header\s+Upgrade\s+\$http_upgrade", conf), "Upgrade header passed")
-check(re.search(r"proxy_set_header\s+Connection\s+\$connection_upgrade", conf), "Connection header from a map")
+check(re.search(r"proxy_set_header\s+Connection\s+\$connection_upgrade", conf) and re.search(r"map\s+\$http_upgrade\s+\$connection_upgrade", conf), "Connection header from a map of $http_upgrade")
 check(re.search(r"proxy_http_version\s+1\.1", conf), "HTTP/1.1 to the nodes")
 check(re.search(r"client_max_body_size\s+6m", conf), "client_max_body_size 6m")
 for h in ("Host", "X-Real-IP", "X-Forwarded-For", "X-Forwarded-Proto"):
