@@ -3,9 +3,9 @@
 
 use axum::extract::{FromRequest, Request};
 use axum::http::header::CONTENT_TYPE;
-use bytes::Bytes;
 use serde_json::{Map, Value};
 
+use crate::body::{read_limited, ReadError};
 use crate::error::AppError;
 
 /// Largest JSON body accepted (credentials are a few hundred bytes).
@@ -17,7 +17,7 @@ pub struct JsonObject(pub Map<String, Value>);
 impl<S: Send + Sync> FromRequest<S> for JsonObject {
     type Rejection = AppError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+    async fn from_request(req: Request, _: &S) -> Result<Self, AppError> {
         let is_json = req
             .headers()
             .get(CONTENT_TYPE)
@@ -28,18 +28,18 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
                 mime == "application/json" || mime.ends_with("+json")
             })
             .unwrap_or(false);
+        let body = read_limited(req.into_body(), MAX_JSON_BYTES)
+            .await
+            .map_err(|e| match e {
+                ReadError::TooLarge(_) => AppError::BadRequestTooLarge,
+                ReadError::Broken => AppError::bad_request("无法读取请求体"),
+            });
         if !is_json {
             return Err(AppError::bad_request(
                 "请求体必须是 JSON (Content-Type: application/json)",
             ));
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::BadRequestTooLarge
-            } else {
-                AppError::bad_request("无法读取请求体")
-            }
-        })?;
+        let bytes = body?;
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(Value::Object(map)) => Ok(JsonObject(map)),
             Ok(_) => Err(AppError::bad_request("请求体必须是 JSON 对象")),

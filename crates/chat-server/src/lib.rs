@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod body;
 pub mod cluster;
 pub mod config;
 pub mod error;

@@ -11,7 +11,6 @@ use axum::http::request::Parts;
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use futures::StreamExt;
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
 
@@ -177,24 +176,6 @@ impl Uploads {
     }
 }
 
-/// What is read of a refused upload's remaining body before answering: a
-/// client still sending would otherwise meet a reset instead of the answer.
-const DRAIN_BYTES: u64 = 16 * 1024 * 1024;
-const DRAIN_TIME: Duration = Duration::from_secs(10);
-
-async fn drain(body: &mut BodyDataStream) {
-    let mut left = DRAIN_BYTES;
-    let _ = tokio::time::timeout(DRAIN_TIME, async {
-        while let Some(Ok(chunk)) = body.next().await {
-            left = left.saturating_sub(chunk.len() as u64);
-            if left == 0 {
-                break;
-            }
-        }
-    })
-    .await;
-}
-
 /// `POST /api/upload`
 pub async fn upload(
     State(state): State<AppState>,
@@ -211,7 +192,7 @@ pub async fn upload(
         }))
         .into_response(),
         Err(e) => {
-            drain(&mut body).await;
+            crate::body::drain(&mut body).await;
             let mut response = e.into_response();
             // Whatever is left unread, the connection cannot be reused.
             response
