@@ -49,6 +49,9 @@ pub const SESSION_COOKIE: &str = "session";
 const PING_INTERVAL: Duration = Duration::from_millis(25_000);
 const PING_TIMEOUT: Duration = Duration::from_millis(20_000);
 const MAX_PAYLOAD: u64 = 1_000_000;
+/// Initial read buffer of a websocket (it grows for larger frames): clients
+/// send small frames, and every idle socket keeps this much.
+const WS_READ_BUFFER: usize = 512;
 /// `online_users` broadcasts: at most one per 50 ms plus 250 µs per user
 /// online (300 ms at 1,000 users), so a join storm sends a handful of lists
 /// instead of one per join (each to every socket).
@@ -153,6 +156,7 @@ pub async fn build(config: Config) -> Result<App, StartError> {
         .ping_timeout(PING_TIMEOUT)
         .max_payload(MAX_PAYLOAD)
         .ws_max_message_size(MAX_PAYLOAD as usize)
+        .ws_read_buffer_size(WS_READ_BUFFER)
         .max_buffer_size(config.send_queue_packets as usize)
         .with_state(state.clone());
     match (cluster, redis_presence) {
