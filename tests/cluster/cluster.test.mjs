@@ -440,6 +440,7 @@ test("without Redis /healthz is 503 naming Redis and each node serves its own so
   // Once every node answers /healthz 200 again, every message sent on any
   // node reaches every socket of the room, whichever node sent it.
   const after = [];
+  const problems = [];
   for (let round = 0; round < 6; round++) {
     const [ax, ay] = await Promise.all([
       x1.send(`after the outage ${round}, from ${x1.label}`),
@@ -463,9 +464,10 @@ test("without Redis /healthz is 503 naming Redis and each node serves its own so
         return lost.length ? `${tab.label} never got ${lost.map((m) => `id ${m.id} (sent by ${m.from} ${m.sentMs} ms after Redis returned)`).join(", ")}` : null;
       })
       .filter(Boolean);
-    assert.fail(`messages acked after /healthz was 200 again did not cross nodes within 10 s: ${report.join("; ")}`);
+    // recorded; the rest of the rejoin is still checked
+    problems.push(`messages acked after /healthz was 200 again did not cross nodes within 10 s: ${report.join("; ")}`);
   }
-  t.diagnostic(`messages sent 0-3 s after Redis returned reached every socket`);
+  if (!problems.length) t.diagnostic(`messages sent 0-3 s after Redis returned reached every socket`);
 
   // presence is whole again on both nodes
   await roomIs([x1, x2, y3], names, 15000);
@@ -487,4 +489,5 @@ test("without Redis /healthz is 503 naming Redis and each node serves its own so
   const marks = new Map([x1, x2, y3].map((x) => [x, x.mark()]));
   const final = await Promise.all([x1, x2, y3, x1, y3, x2].map((tab, i) => tab.send(`settled ${i}`)));
   await allReceived([x1, x2, y3], final.map((a) => a.message.id), marks);
+  assert.deepEqual(problems, []);
 });
