@@ -91,7 +91,7 @@ start_node() {
   PORTS[$i]=${PORTS[$i]:-$(free_port)}
   URLS[$i]="http://127.0.0.1:${PORTS[$i]}"
   "$CHAT_SERVER_BIN" --host 127.0.0.1 --port "${PORTS[$i]}" \
-    --database-url "$DATABASE_URL" --redis-url "$REDIS_URL" \
+    --database-url "$DATABASE_URL" --redis-url "$REDIS_URL" --behind-proxy \
     --upload-dir "$UPLOADS" --bcrypt-cost 4 --allowed-origins "$ALLOWED_ORIGIN" \
     >>"$WORK/node-$name.log" 2>&1 &
   PIDS[$i]=$!

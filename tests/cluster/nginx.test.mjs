@@ -103,12 +103,10 @@ function loginFrom(localAddress, username, password) {
   });
 }
 
-// The nodes count failed logins per name and peer address (auth.rs: "without
-// letting anyone lock a user out from elsewhere"), but they take the peer
-// address from the TCP connection and read neither X-Real-IP nor
-// X-Forwarded-For: behind nginx every client has nginx's address, so anyone's
-// 5 wrong passwords lock the account for everybody for 15 minutes.
-test("behind nginx, one client's failed logins do not lock the account for another client", { todo: "the nodes do not take the client address from a trusted proxy's X-Real-IP / X-Forwarded-For" }, async () => {
+// Failed logins count per name and client address; behind nginx the nodes
+// (started with --behind-proxy) take the address from X-Real-IP, so one
+// client's wrong passwords do not lock the account for another client.
+test("behind nginx, one client's failed logins do not lock the account for another client", async () => {
   const u = await newUser(URLS[0], "ngl_");
   for (let i = 0; i < 5; i++) {
     assert.equal(await loginFrom("127.0.0.2", u.username, "wrong-" + i), 401);

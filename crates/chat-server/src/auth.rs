@@ -1,12 +1,12 @@
 //! Accounts over HTTP: register, login, logout, current user; the session
 //! cookie through axum-login + tower-sessions over the database store.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use axum_login::{AuthUser, AuthnBackend, UserId};
 use chat_domain::{Accounts, DomainError, PublicUser, User};
@@ -132,10 +132,27 @@ pub async fn register(
     Ok((StatusCode::CREATED, Json(user_body(&user))))
 }
 
+/// The client's address: the peer's, or behind a trusted proxy the one it reports.
+pub fn client_ip(headers: &HeaderMap, peer: IpAddr, behind_proxy: bool) -> IpAddr {
+    if !behind_proxy {
+        return peer;
+    }
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    header("x-real-ip")
+        .and_then(|v| v.trim().parse().ok())
+        .or_else(|| {
+            header("x-forwarded-for")
+                .and_then(|v| v.rsplit(',').next())
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or(peer)
+}
+
 /// `POST /api/login`
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     mut auth: AuthSession,
     session: Session,
     body: JsonObject,
@@ -143,10 +160,11 @@ pub async fn login(
     let (username, password) = (body.string("username")?, body.string("password")?);
     // Failures are counted per name and address: guessing is slowed down
     // without letting anyone lock a user out from elsewhere.
+    let ip = client_ip(&headers, peer.ip(), state.config.behind_proxy);
     let key = format!(
         "{}|{}",
         chat_domain::users::username_key(username.trim()),
-        peer.ip()
+        ip
     );
     let lockout = &state.lockout;
     if let Some(left) = lockout.locked_for(&key).await.map_err(AppError::internal)? {
@@ -162,7 +180,7 @@ pub async fn login(
             .record_failure(&key)
             .await
             .map_err(AppError::internal)?;
-        tracing::info!(username = %username.trim(), peer = %peer.ip(), "login failed");
+        tracing::info!(username = %username.trim(), client = %ip, "login failed");
         return Err(AppError::BadCredentials);
     };
     lockout.clear(&key).await.map_err(AppError::internal)?;
@@ -189,4 +207,31 @@ pub async fn logout(
 /// `GET /api/current_user`
 pub async fn current_user(CurrentUser(user): CurrentUser) -> Json<Value> {
     Json(user_body(&user))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_client_address_comes_from_the_proxy_only_when_trusted() {
+        let peer: IpAddr = "127.0.0.1".parse().unwrap();
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", "10.0.0.9, 203.0.113.7".parse().unwrap());
+        assert_eq!(client_ip(&h, peer, false), peer);
+        assert_eq!(
+            client_ip(&h, peer, true),
+            "203.0.113.7".parse::<IpAddr>().unwrap()
+        );
+        h.insert("x-real-ip", "198.51.100.4".parse().unwrap());
+        assert_eq!(
+            client_ip(&h, peer, true),
+            "198.51.100.4".parse::<IpAddr>().unwrap()
+        );
+        h.insert("x-real-ip", "garbage".parse().unwrap());
+        assert_eq!(
+            client_ip(&h, peer, true),
+            "203.0.113.7".parse::<IpAddr>().unwrap()
+        );
+    }
 }

@@ -72,6 +72,12 @@ pub struct Config {
     #[arg(long, env = "SEND_QUEUE_PACKETS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(4..))]
     pub send_queue_packets: u32,
 
+    /// Behind a reverse proxy (nginx): take the client's address from the
+    /// proxy's X-Real-IP (or the last X-Forwarded-For entry), for the login
+    /// lockout. Only set it when every request comes through that proxy.
+    #[arg(long, env = "BEHIND_PROXY", default_value_t = false)]
+    pub behind_proxy: bool,
+
     /// Mark the session cookie Secure (serve over HTTPS, e.g. behind a proxy).
     #[arg(long, env = "SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,

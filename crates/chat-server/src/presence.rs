@@ -104,7 +104,7 @@ impl Announcer {
         self.changed.notify_one();
     }
 
-    pub fn spawn<A: Adapter>(&self, presence: Arc<dyn Presence>, io: SocketIo<A>, pace: Pace) {
+    pub fn spawn<A: Adapter>(&self, presence: Arc<dyn Presence>, io: SocketIo<A>, mut pace: Pace) {
         let changed = self.changed.clone();
         tokio::spawn(async move {
             loop {
@@ -117,31 +117,81 @@ impl Announcer {
                     }
                 };
                 crate::socket::broadcast(&io, "online_users", &online).await;
-                tokio::time::sleep(pace.after(online.count)).await;
+                if let Some(pause) = pace.pause(online.count) {
+                    tokio::time::sleep(pause).await;
+                }
             }
         });
     }
 }
 
-/// How long the announcer waits after a broadcast before the next one. A list
-/// goes to every socket, so its cost grows with the square of the users: the
-/// pause grows with them, keeping a join storm's lists to a bounded share of
-/// the traffic while a quiet room still sees changes at once.
-#[derive(Debug, Clone, Copy)]
+/// How long the announcer waits after a broadcast before the next one. Changes
+/// now and then go out at once; past a burst of them, lists go to every socket
+/// at a pace that slows with the room's size (each costs users x users bytes),
+/// so that a join storm sends a handful of lists instead of one per join.
+#[derive(Debug)]
 pub struct Pace {
+    /// Broadcasts within `window` that go out at once.
+    pub burst: usize,
+    pub window: Duration,
     pub base: Duration,
     pub per_user: Duration,
+    recent: std::collections::VecDeque<tokio::time::Instant>,
 }
 
 impl Pace {
-    pub fn after(&self, online: usize) -> Duration {
-        self.base + self.per_user * u32::try_from(online).unwrap_or(u32::MAX)
+    pub fn new(burst: usize, window: Duration, base: Duration, per_user: Duration) -> Self {
+        Self {
+            burst,
+            window,
+            base,
+            per_user,
+            recent: Default::default(),
+        }
+    }
+
+    /// Records a broadcast; the pause before the next one, if any.
+    pub fn pause(&mut self, online: usize) -> Option<Duration> {
+        let now = tokio::time::Instant::now();
+        while self
+            .recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= self.window)
+        {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(now);
+        (self.recent.len() > self.burst)
+            .then(|| self.base + self.per_user * u32::try_from(online).unwrap_or(u32::MAX))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn lists_go_out_at_once_until_a_burst_then_paced_by_room_size() {
+        let mut pace = Pace::new(
+            2,
+            Duration::from_secs(1),
+            Duration::from_millis(50),
+            Duration::from_micros(250),
+        );
+        assert_eq!(pace.pause(1000), None);
+        assert_eq!(pace.pause(1000), None);
+        assert_eq!(
+            pace.pause(1000),
+            Some(Duration::from_millis(300)),
+            "third within the window"
+        );
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert_eq!(
+            pace.pause(1000),
+            None,
+            "a quiet room gets changes at once again"
+        );
+    }
 
     #[tokio::test]
     async fn users_are_counted_once_whatever_their_sockets() {

@@ -188,21 +188,39 @@ pub async fn spawn_subscriber<A: Adapter>(
     conn.subscribe(CHANNEL).await?;
     super::keep_alive(conn.clone());
 
+    let reachability = cluster.reachability.clone();
     tokio::spawn(async move {
         let _keep = conn;
         let mut first = true;
         while let Some(push) = rx.recv().await {
             match push {
                 Push::Message(payload) => {
-                    if gap.swap(false, std::sync::atomic::Ordering::SeqCst) {
-                        replay(&state, &io, &fanout).await;
+                    let Some((id, text)) = read(payload) else {
+                        continue;
+                    };
+                    // A gap in the ids may be messages this node missed (a
+                    // full queue, an outage, a node that could only deliver
+                    // its own): the database has them, in order.
+                    let skipped = id > fanout.lock().through + 1;
+                    if gap.swap(false, std::sync::atomic::Ordering::SeqCst) || skipped {
+                        replay(&state, &io, &fanout, Some(id)).await;
                     }
-                    emit(&io, &fanout, payload).await;
+                    if fanout.claim(id) {
+                        match RawValue::from_string(text) {
+                            Ok(raw) => broadcast_local(&io, "new_message", &raw).await,
+                            Err(e) => {
+                                tracing::warn!(error = %e, "unreadable message on the message channel")
+                            }
+                        }
+                    }
                 }
                 Push::Subscribed if first => first = false,
                 Push::Subscribed => {
+                    if reachability.answered() {
+                        tracing::info!("Redis reachable again: rejoining the cluster");
+                    }
                     tracing::info!("message channel resubscribed: replaying what was missed");
-                    replay(&state, &io, &fanout).await;
+                    replay(&state, &io, &fanout, None).await;
                 }
             }
         }
@@ -210,24 +228,29 @@ pub async fn spawn_subscriber<A: Adapter>(
     Ok(())
 }
 
-async fn emit<A: Adapter>(io: &SocketIo<A>, fanout: &Fanout, payload: Vec<u8>) {
+/// The id and text of a message from the channel.
+fn read(payload: Vec<u8>) -> Option<(i64, String)> {
     let Ok(text) = String::from_utf8(payload) else {
-        return tracing::warn!("non-UTF-8 message on the message channel");
+        tracing::warn!("non-UTF-8 message on the message channel");
+        return None;
     };
-    let Ok(head) = serde_json::from_str::<Head>(&text) else {
-        return tracing::warn!("unreadable message on the message channel");
-    };
-    if !fanout.claim(head.id) {
-        return;
-    }
-    match RawValue::from_string(text) {
-        Ok(raw) => broadcast_local(io, "new_message", &raw).await,
-        Err(e) => tracing::warn!(error = %e, "unreadable message on the message channel"),
+    match serde_json::from_str::<Head>(&text) {
+        Ok(head) => Some((head.id, text)),
+        Err(_) => {
+            tracing::warn!("unreadable message on the message channel");
+            None
+        }
     }
 }
 
-/// Emits, in id order, the stored messages this node has not emitted.
-async fn replay<A: Adapter>(state: &AppState, io: &SocketIo<A>, fanout: &Fanout) {
+/// Emits, in id order, the stored messages this node has not emitted (those
+/// before `until` only, when given).
+async fn replay<A: Adapter>(
+    state: &AppState,
+    io: &SocketIo<A>,
+    fanout: &Fanout,
+    until: Option<i64>,
+) {
     loop {
         let after = fanout.lock().through;
         let since = state.retention_cutoff();
@@ -245,6 +268,9 @@ async fn replay<A: Adapter>(state: &AppState, io: &SocketIo<A>, fanout: &Fanout)
         };
         let full = missed.len() as i64 == REPLAY_PAGE;
         for message in &missed {
+            if until.is_some_and(|u| message.id >= u) {
+                return;
+            }
             if fanout.claim(message.id) {
                 broadcast_local(io, "new_message", message).await;
             }
