@@ -244,6 +244,10 @@ async fn on_connect<A: Adapter>(
     metrics::gauge!(telemetry::SOCKETS_CONNECTED).increment(1);
     tracing::debug!(sid = %s.id, user_id = user.id, "socket connected");
 
+    // Every new socket learns the room's state from its first moment: a user
+    // who just joined through the `online_users` broadcast that follows
+    // `user_joined` (it is in the room already), a second tab directly, as
+    // Flask-SocketIO did.
     match state.presence.connect(user.id, &user.username).await {
         Ok(joined) => {
             if presence
@@ -255,13 +259,21 @@ async fn on_connect<A: Adapter>(
                 leave(&state, &io, &user).await;
                 return;
             }
-            if let Some(online_count) = joined {
-                announce(&state, &io, "user_joined", &user.username, online_count).await;
+            match joined {
+                Some(online_count) => {
+                    announce(&state, &io, "user_joined", &user.username, online_count).await;
+                }
+                None => send_online_users(&state, &s).await,
             }
         }
-        Err(e) => tracing::warn!(error = %e, "presence unavailable"),
+        Err(e) => {
+            tracing::warn!(error = %e, "presence unavailable");
+            send_online_users(&state, &s).await;
+        }
     }
-    // Every new socket learns the room's state at once, a second tab's included.
+}
+
+async fn send_online_users<A: Adapter>(state: &AppState, s: &SocketRef<A>) {
     match state.presence.online().await {
         Ok(online) => {
             let _ = s.emit("online_users", &online);
