@@ -17,7 +17,7 @@ impl AllowedOrigins {
     /// Whether a request with this Origin (and Host) may open a socket.
     pub fn permits(&self, origin: &str, host: Option<&str>) -> bool {
         let origin = origin.trim().trim_end_matches('/').to_ascii_lowercase();
-        if self.0.iter().any(|o| *o == origin) {
+        if self.0.contains(&origin) {
             return true;
         }
         // Same origin: the page was served by this host.
