@@ -1,0 +1,67 @@
+//! The ceiling to compare the chat server with: a bare socketioxide server, on
+//! a current-thread runtime, with no database and no checks, speaking just
+//! enough of the chat protocol for `chat-bench chat` (accounts always succeed
+//! and hand out a `session` cookie; `send_message` is broadcast as
+//! `new_message` with a counter for id, then acknowledged; each connect
+//! broadcasts `online_users` with the count). Used by scripts/bench.sh's
+//! `bare` comparison; never a server for people.
+//!
+//! Usage: cargo run --release -p chat-bench --example bare_server -- PORT
+
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+
+use axum::http::header::SET_COOKIE;
+use axum::response::IntoResponse;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use socketioxide::extract::{AckSender, Data, SocketRef};
+use socketioxide::SocketIo;
+
+static NEXT_ID: AtomicI64 = AtomicI64::new(1);
+static ONLINE: AtomicUsize = AtomicUsize::new(0);
+
+async fn account() -> impl IntoResponse {
+    ([(SET_COOKIE, "session=bare; Path=/")], Json(json!({ "success": true })))
+}
+
+async fn on_connect(socket: SocketRef, io: SocketIo) {
+    socket.on(
+        "send_message",
+        async |io: SocketIo, Data(data): Data<Value>, ack: AckSender| {
+            let message = json!({
+                "id": NEXT_ID.fetch_add(1, Ordering::Relaxed),
+                "user_id": 0,
+                "username": "bare",
+                "content": data["content"],
+                "message_type": "text",
+                "timestamp": "",
+            });
+            let _ = io.emit("new_message", &message).await;
+            let _ = ack.send(&json!({ "success": true, "message": message }));
+        },
+    );
+    socket.on_disconnect(async || {
+        ONLINE.fetch_sub(1, Ordering::Relaxed);
+    });
+    let count = ONLINE.fetch_add(1, Ordering::Relaxed) + 1;
+    let _ = io.emit("online_users", &json!({ "count": count, "users": [] })).await;
+}
+
+fn main() -> std::io::Result<()> {
+    let port: u16 = std::env::args().nth(1).and_then(|p| p.parse().ok()).unwrap_or(5099);
+    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+        let (layer, io) = SocketIo::new_layer();
+        io.ns("/", on_connect);
+        let app = Router::new()
+            .route("/api/register", post(account))
+            .route("/api/login", post(account))
+            .layer(layer);
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        use axum::serve::ListenerExt;
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        axum::serve(listener, app).await
+    })
+}
