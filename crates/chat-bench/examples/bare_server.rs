@@ -22,7 +22,10 @@ static NEXT_ID: AtomicI64 = AtomicI64::new(1);
 static ONLINE: AtomicUsize = AtomicUsize::new(0);
 
 async fn account() -> impl IntoResponse {
-    ([(SET_COOKIE, "session=bare; Path=/")], Json(json!({ "success": true })))
+    (
+        [(SET_COOKIE, "session=bare; Path=/")],
+        Json(json!({ "success": true })),
+    )
 }
 
 async fn on_connect(socket: SocketRef, io: SocketIo) {
@@ -45,23 +48,31 @@ async fn on_connect(socket: SocketRef, io: SocketIo) {
         ONLINE.fetch_sub(1, Ordering::Relaxed);
     });
     let count = ONLINE.fetch_add(1, Ordering::Relaxed) + 1;
-    let _ = io.emit("online_users", &json!({ "count": count, "users": [] })).await;
+    let _ = io
+        .emit("online_users", &json!({ "count": count, "users": [] }))
+        .await;
 }
 
 fn main() -> std::io::Result<()> {
-    let port: u16 = std::env::args().nth(1).and_then(|p| p.parse().ok()).unwrap_or(5099);
-    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
-        let (layer, io) = SocketIo::new_layer();
-        io.ns("/", on_connect);
-        let app = Router::new()
-            .route("/api/register", post(account))
-            .route("/api/login", post(account))
-            .layer(layer);
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-        use axum::serve::ListenerExt;
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        axum::serve(listener, app).await
-    })
+    let port: u16 = std::env::args()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(5099);
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(async {
+            let (layer, io) = SocketIo::new_layer();
+            io.ns("/", on_connect);
+            let app = Router::new()
+                .route("/api/register", post(account))
+                .route("/api/login", post(account))
+                .layer(layer);
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+            use axum::serve::ListenerExt;
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
+            axum::serve(listener, app).await
+        })
 }
