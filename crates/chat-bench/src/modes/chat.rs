@@ -7,9 +7,7 @@ use std::time::{Duration, Instant};
 use rand::Rng;
 use tokio::sync::watch;
 
-use super::{
-    connect_all, fill_connect, now_us, sample, stop_all, wait_settled, Ctx, Phase, SenderCfg,
-};
+use super::{connect_all, now_us, report_connected, sample, stop_all, Ctx, Phase, SenderCfg};
 use crate::accounts::{ensure_accounts, http_client};
 use crate::config::{ChatArgs, Target};
 use crate::error::BenchError;
@@ -56,15 +54,8 @@ pub async fn run(a: &ChatArgs, target: &Target, report: &mut Report) -> Result<(
         connect_until,
     )
     .await;
-    fill_connect(report, &conn, n);
-    if conn.handles.is_empty() {
-        return Err(BenchError::NoSocket(conn.first_error.unwrap_or_default()));
-    }
-    let connected = conn.handles.len();
     let settle_until = Instant::now() + Duration::from_secs_f64(a.settle_timeout);
-    let settled = wait_settled(&ctx, connected, conn.started_us, settle_until).await;
-    report.settle_ms = settled.map(|d| round3(d.as_secs_f64() * 1000.0));
-    report.settled = Some(ctx.settled.load(Relaxed));
+    report_connected(report, &ctx, &conn, n, settle_until).await?;
     // Let the last announcements of the join storm pass before sending.
     tokio::time::sleep(Duration::from_millis(500)).await;
 

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use super::{connect_all, fill_connect, sample, stop_all, wait_settled, Ctx, Phase};
+use super::{connect_all, report_connected, sample, stop_all, Ctx, Phase};
 use crate::accounts::{ensure_accounts, http_client};
 use crate::config::{IdleArgs, Target};
 use crate::error::BenchError;
@@ -45,15 +45,8 @@ pub async fn run(a: &IdleArgs, target: &Target, report: &mut Report) -> Result<(
         connect_until,
     )
     .await;
-    fill_connect(report, &conn, n);
-    if conn.handles.is_empty() {
-        return Err(BenchError::NoSocket(conn.first_error.unwrap_or_default()));
-    }
-    let connected = conn.handles.len();
     let settle_until = Instant::now() + Duration::from_secs_f64(a.settle_timeout);
-    let settled = wait_settled(&ctx, connected, conn.started_us, settle_until).await;
-    report.settle_ms = settled.map(|d| round3(d.as_secs_f64() * 1000.0));
-    report.settled = Some(ctx.settled.load(Relaxed));
+    report_connected(report, &ctx, &conn, n, settle_until).await?;
 
     tokio::time::sleep(Duration::from_secs_f64(a.duration)).await;
     let after = sample(c.server_pid);
@@ -72,6 +65,6 @@ pub async fn run(a: &IdleArgs, target: &Target, report: &mut Report) -> Result<(
         }
         report.server = Some(usage);
     }
-    report.ok = report.connect_errors == Some(0) && disconnects == 0 && settled.is_some();
+    report.ok = report.connect_errors == Some(0) && disconnects == 0 && report.settle_ms.is_some();
     Ok(())
 }

@@ -416,6 +416,27 @@ pub fn fill_connect(report: &mut Report, c: &Connected, sockets: usize) {
     ));
 }
 
+/// Reports the connects, fails when no socket connected, then waits (until
+/// `settle_until`) for every socket to hold the full `online_users` count and
+/// reports that too.
+pub async fn report_connected(
+    report: &mut Report,
+    ctx: &Ctx,
+    conn: &Connected,
+    sockets: usize,
+    settle_until: Instant,
+) -> Result<(), crate::error::BenchError> {
+    fill_connect(report, conn, sockets);
+    if conn.handles.is_empty() {
+        let first = conn.first_error.clone().unwrap_or_default();
+        return Err(crate::error::BenchError::NoSocket(first));
+    }
+    let settled = wait_settled(ctx, conn.handles.len(), conn.started_us, settle_until).await;
+    report.settle_ms = settled.map(|d| crate::report::round3(d.as_secs_f64() * 1000.0));
+    report.settled = Some(ctx.settled.load(Relaxed));
+    Ok(())
+}
+
 pub fn sample(pid: Option<u32>) -> Option<ProcSample> {
     pid.and_then(ProcSample::read)
 }
