@@ -194,12 +194,6 @@ impl Database {
         })
         .await
     }
-
-    /// Connections waiting for work and open in all.
-    pub fn pool_state(&self) -> (u32, u32) {
-        let s = self.pool.state();
-        (s.idle_connections, s.connections)
-    }
 }
 
 /// Runs `work` in a transaction that holds the database's write lock from its
