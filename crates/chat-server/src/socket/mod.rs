@@ -23,7 +23,9 @@ use crate::state::AppState;
 use crate::telemetry;
 
 mod broadcast;
+mod request_head;
 pub use broadcast::{broadcast, broadcast_local, ROOM};
+pub use request_head::detach_socket_io_head;
 
 /// Who a socket belongs to: decided once, from the handshake's session.
 #[derive(Debug, Clone)]
