@@ -78,6 +78,13 @@ pub struct Config {
     #[arg(long, env = "BEHIND_PROXY", default_value_t = false)]
     pub behind_proxy: bool,
 
+    /// Threads running sockets and requests (default: one per core). 1 runs
+    /// them on a single-threaded runtime, which leaves the other cores to
+    /// whatever shares the machine; bcrypt and database calls always run on
+    /// the blocking pool.
+    #[arg(long, env = "WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..))]
+    pub worker_threads: Option<u16>,
+
     /// Mark the session cookie Secure (serve over HTTPS, e.g. behind a proxy).
     #[arg(long, env = "SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,
