@@ -69,33 +69,73 @@ struct MessageRow<'a> {
     timestamp: NaiveDateTime,
 }
 
-/// Stores messages in one transaction (one commit for what arrived together)
-/// and returns them with their ids, in order.
+/// Rows per INSERT statement: four parameters each stays under the smallest
+/// limit of bound parameters SQLite has had (999).
+const ROWS_PER_INSERT: usize = 200;
+
+/// Stores messages all or none (one commit for what arrived together) and
+/// returns them with their ids, in order.
 pub fn insert_batch(conn: &mut DbConnection, batch: &[NewMessage]) -> Result<Vec<Message>> {
-    conn.transaction(|conn| {
-        batch
-            .iter()
-            .map(|m| {
-                let id: i64 = diesel::insert_into(messages::table)
-                    .values(MessageRow {
-                        user_id: m.user_id,
-                        content: &m.content,
-                        message_type: m.message_type.as_str(),
-                        timestamp: m.timestamp,
-                    })
-                    .returning(messages::id)
-                    .get_result(conn)?;
-                Ok(Message {
-                    id,
-                    user_id: m.user_id,
-                    username: m.username.clone(),
-                    content: m.content.clone(),
-                    message_type: m.message_type.as_str().to_owned(),
-                    timestamp: Some(m.timestamp),
-                })
-            })
-            .collect()
-    })
+    match batch.len() {
+        0 => Ok(Vec::new()),
+        // One statement is atomic by itself: one round trip on PostgreSQL.
+        n if n <= ROWS_PER_INSERT => insert_rows(conn, batch),
+        _ => conn.transaction(|conn| {
+            let mut stored = Vec::with_capacity(batch.len());
+            for chunk in batch.chunks(ROWS_PER_INSERT) {
+                stored.extend(insert_rows(conn, chunk)?);
+            }
+            Ok(stored)
+        }),
+    }
+}
+
+/// One multi-row INSERT.
+fn insert_rows(conn: &mut DbConnection, batch: &[NewMessage]) -> Result<Vec<Message>> {
+    let rows: Vec<MessageRow> = batch
+        .iter()
+        .map(|m| MessageRow {
+            user_id: m.user_id,
+            content: &m.content,
+            message_type: m.message_type.as_str(),
+            timestamp: m.timestamp,
+        })
+        .collect();
+    let insert = diesel::insert_into(messages::table)
+        .values(&rows)
+        .returning(messages::id);
+    // A multi-row INSERT is backend-specific SQL in Diesel (no DEFAULT in
+    // SQLite), so it runs on the concrete connection.
+    let mut ids: Vec<i64> = match conn {
+        DbConnection::Sqlite(conn) => insert.get_results(conn)?,
+        DbConnection::Pg(conn) => insert.get_results(conn)?,
+    };
+    // Ids are assigned in the order of the rows; the order RETURNING lists
+    // them in is not promised by either database.
+    ids.sort_unstable();
+    if ids.len() != batch.len() {
+        return Err(diesel::result::Error::DeserializationError(
+            format!(
+                "{} rows inserted but {} ids returned",
+                batch.len(),
+                ids.len()
+            )
+            .into(),
+        )
+        .into());
+    }
+    Ok(ids
+        .into_iter()
+        .zip(batch)
+        .map(|(id, m)| Message {
+            id,
+            user_id: m.user_id,
+            username: m.username.clone(),
+            content: m.content.clone(),
+            message_type: m.message_type.as_str().to_owned(),
+            timestamp: Some(m.timestamp),
+        })
+        .collect())
 }
 
 pub fn insert(conn: &mut DbConnection, message: NewMessage) -> Result<Message> {

@@ -132,6 +132,31 @@ on_both_backends! {
         assert_eq!(messages::max_id(&mut conn).unwrap(), 0, "nothing of the failed batch is stored");
     }
 
+    /// A batch larger than one INSERT statement takes (the writer's largest
+    /// is 256) is stored in order too, each message with its own content.
+    async fn a_large_batch_is_stored_in_order(db) {
+        let alice = user(&db, "alice").await;
+        let mut conn = db.conn().unwrap();
+        let stored = store_recent(&mut conn, &alice, 450);
+        assert_eq!(stored.len(), 450);
+        assert!(stored.windows(2).all(|w| w[0].id < w[1].id), "{:?}", ids(&stored));
+        assert!(stored.iter().enumerate().all(|(i, m)| m.content == format!("m{i}")));
+        let page = messages::page(&mut conn, Page::Latest { limit: 500 }, common::retention_start()).unwrap();
+        assert_eq!(page, stored, "what the database holds is what insert_batch returned");
+    }
+
+    /// A large batch that fails in its last statement stores nothing either.
+    async fn a_large_batch_is_all_or_nothing(db) {
+        let alice = user(&db, "alice").await;
+        let mut conn = db.conn().unwrap();
+        let ghost = User { id: alice.id + 999, ..alice.clone() };
+        let now = common::now();
+        let mut batch: Vec<NewMessage> = (0..300).map(|i| text(&alice, &format!("m{i}"), now)).collect();
+        batch.push(text(&ghost, "boo", now));
+        assert!(messages::insert_batch(&mut conn, &batch).is_err());
+        assert_eq!(messages::max_id(&mut conn).unwrap(), 0, "nothing of the failed batch is stored");
+    }
+
     /// `Page::Latest` is the newest `limit` messages, oldest first.
     async fn the_latest_page_is_the_newest_messages_oldest_first(db) {
         let alice = user(&db, "alice").await;
