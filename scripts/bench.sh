@@ -8,7 +8,13 @@
 # Profiles: chat-100, chat-400 (1,000 sockets, 100/400 senders at 1 msg/s),
 # sweep (senders raised until p99 > 100 ms), join-1000, join-2000, idle-10000
 # (10,000 sockets over $BENCH_IDLE_USERS users, default 1,000: ten tabs each),
-# login-12 (login storm at bcrypt cost 12, on a server started with that cost).
+# login-12 (login storm at bcrypt cost 12, on a server started with that cost),
+# saturation (SQLite only: the same rising loads against a bare socketioxide
+# server, crates/chat-bench/examples/bare_server.rs, and against chat-server
+# with one and with the default worker threads, turn by turn),
+# login-chat-12 (login storms at cost 12 for as long as a 300-socket chat
+# runs), cluster (PostgreSQL only: one node, then one node of a two-node
+# cluster over the local Redis; every socket is on the first node).
 #
 # Each profile gets a fresh server process (bcrypt cost 4 for the set-up, except
 # login-12); each backend a fresh database: SQLite in a temporary folder, and on
@@ -24,7 +30,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib/common.sh"
 cd "$ROOT"
 
-ALL_PROFILES=(chat-100 chat-400 sweep join-1000 join-2000 idle-10000 login-12)
+ALL_PROFILES=(chat-100 chat-400 sweep join-1000 join-2000 idle-10000 login-12 saturation login-chat-12 cluster)
 PROFILES=("$@")
 [ ${#PROFILES[@]} -eq 0 ] && PROFILES=("${ALL_PROFILES[@]}")
 for p in "${PROFILES[@]}"; do
@@ -42,20 +48,24 @@ DURATION="${BENCH_DURATION:-15}"
 SWEEP_DURATION="${BENCH_SWEEP_DURATION:-10}"
 SWEEP_STEPS="${BENCH_SWEEP_STEPS:-100 200 400 600 800 1000 1000x1.5 1000x1.9}"
 IDLE_USERS="${BENCH_IDLE_USERS:-1000}"
+# Saturation: SENDERSxRATE steps, raised until every server's p99 > 100 ms.
+SATURATION_STEPS="${BENCH_SATURATION_STEPS:-200x1 400x1 600x1 800x1 1000x1 1000x1.3 1000x1.6 1000x1.9}"
+BARE_BIN="$ROOT/target/release/examples/bare_server"
 
 mkdir -p "$BENCH_OUT"
 RESULTS="$BENCH_OUT/results.jsonl"
 if [ -z "${BENCH_REPORT_ONLY:-}" ]; then
 : >"$RESULTS"
 
-log "cargo build --release (chat-server, chat-bench)"
+log "cargo build --release (chat-server, chat-bench, bare_server)"
 cargo build --release --locked -p chat-server -p chat-bench >&2 || die "release build failed"
+cargo build --release --locked -p chat-bench --example bare_server >&2 || die "release build failed"
 
 # Up to ten thousand sockets on each side.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 log "open files limit: $(ulimit -n)"
 
-SERVER_PID= DATA=
+SERVER_PID= DATA= EXTRA_PIDS=()
 # start_server DATABASE_URL [extra flags]: fresh release server on a free port.
 start_server() {
   local db=$1; shift
@@ -68,10 +78,12 @@ start_server() {
   wait_http "$URL/healthz" 60 || { tail -30 "$DATA/server.log" >&2; die "server did not start"; }
 }
 stop_server() {
-  [ -n "$SERVER_PID" ] || return 0
-  kill -TERM "$SERVER_PID" 2>/dev/null
-  wait "$SERVER_PID" 2>/dev/null
-  SERVER_PID=
+  local pid
+  for pid in $SERVER_PID "${EXTRA_PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+  done
+  SERVER_PID= EXTRA_PIDS=()
 }
 
 PG_DB=
@@ -84,20 +96,28 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# bench BACKEND PROFILE LABEL [chat-bench args]: one run, its JSON line kept.
+# bench BACKEND PROFILE LABEL [chat-bench args]: one run against $URL
+# ($SERVER_PID), its JSON line kept.
 bench() {
   local backend=$1 profile=$2 label=$3; shift 3
   log "[$backend] $label: chat-bench $*"
   local line
   line=$("$BENCH_BIN" "$@" --url "$URL" --server-pid "$SERVER_PID" --label "$label" \
     2> >(sed 's/^/    /' >&2))
+  record "$backend" "$profile" "$line"
+}
+# record BACKEND PROFILE JSON-LINE: keep one run's line, tagged.
+record() {
+  local line=$3
   [ -n "$line" ] || line='{"ok":false,"error":"chat-bench printed nothing"}'
   python3 -c '
 import json, sys
 r = json.loads(sys.argv[1]); r["backend"] = sys.argv[2]; r["profile"] = sys.argv[3]
-print(json.dumps(r))' "$line" "$backend" "$profile" >>"$RESULTS"
+print(json.dumps(r))' "$line" "$1" "$2" >>"$RESULTS"
   LAST="$line"
 }
+p99_of() { python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print((r.get("latency_ms") or {}).get("p99", 1e9))' "$1"; }
+above_100ms() { python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) > 100 else 1)' "$1"; }
 
 chat_profile() { # backend profile senders
   start_server "$DB_URL" --bcrypt-cost 4
@@ -115,13 +135,97 @@ sweep_profile() { # backend
     [[ $step == *x* ]] && rate=${step#*x}
     bench "$1" sweep "$1/sweep/$step" chat --sockets 1000 --senders "$k" --rate "$rate" \
       --warmup 2 --duration "$SWEEP_DURATION"
-    p99=$(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print((r.get("latency_ms") or {}).get("p99", 1e9))' "$LAST")
+    p99=$(p99_of "$LAST")
     log "[$1] sweep: $k senders at $rate msg/s, p99 $p99 ms"
-    if python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) > 100 else 1)' "$p99"; then
+    if above_100ms "$p99"; then
       break
     fi
   done
   stop_server
+}
+
+saturation_profile() { # backend
+  # Three servers side by side, each load run against each in turn: the bare
+  # socketioxide ceiling (single-threaded runtime), chat-server with one
+  # worker thread (like for like) and with its default (one per core).
+  local backend=$1 step k rate p99 kind done_kinds
+  local -A url pid
+  local port; port=$(free_port)
+  "$BARE_BIN" "$port" >>"$DATA/bare.log" 2>&1 &
+  EXTRA_PIDS+=($!); pid[bare]=$!; url[bare]="http://127.0.0.1:$port"
+  wait_http "${url[bare]}/socket.io/?EIO=4&transport=polling" 30 || die "bare_server did not start"
+  start_server "$DB_URL" --bcrypt-cost 4 --worker-threads 1
+  EXTRA_PIDS+=("$SERVER_PID"); pid[ours-1]=$SERVER_PID; url[ours-1]=$URL
+  start_server "$DB_URL" --bcrypt-cost 4
+  pid[ours]=$SERVER_PID; url[ours]=$URL
+  done_kinds=" "
+  for step in $SATURATION_STEPS; do
+    k=${step%x*}; rate=${step#*x}
+    for kind in bare ours-1 ours; do
+      [[ $done_kinds == *" $kind "* ]] && continue
+      URL=${url[$kind]} SERVER_PID=${pid[$kind]} \
+        bench "$backend" saturation "$backend/saturation/$kind/$step" chat --sockets 1000 \
+        --senders "$k" --rate "$rate" --warmup 2 --duration "$SWEEP_DURATION"
+      p99=$(p99_of "$LAST")
+      log "[$backend] saturation: $kind at $k x $rate msg/s, p99 $p99 ms"
+      above_100ms "$p99" && done_kinds+="$kind "
+    done
+    [ "$done_kinds" = " bare ours-1 ours " ] && break
+  done
+  SERVER_PID=${pid[ours]}
+  stop_server
+}
+
+login_chat_profile() { # backend
+  # Login storms at cost 12 (8 at a time, one storm after another) for as
+  # long as a chat of 300 sockets and 100 senders runs on the same server.
+  local backend=$1 chat_out="$DATA/login-chat.json" i=0 chat
+  # The chat's 300 accounts are hashed at cost 4 by a server of that cost
+  # first, so that only the storms' logins cost 12 while the chat runs.
+  start_server "$DB_URL" --bcrypt-cost 4
+  "$BENCH_BIN" chat --url "$URL" --sockets 300 --senders 1 --warmup 0 --duration 1 \
+    --user-prefix lc >/dev/null 2>&1 || log "[$backend] login-chat-12: creating the chat's accounts failed"
+  stop_server
+  start_server "$DB_URL" --bcrypt-cost 12
+  bench "$backend" login-chat-12 "$backend/login-chat-12/setup" login --logins 16 \
+    --concurrency 8 --user-prefix storm
+  log "[$backend] login-chat-12: chat-bench chat (300 sockets, 100 senders) with login storms"
+  "$BENCH_BIN" chat --url "$URL" --server-pid "$SERVER_PID" --label "$backend/login-chat-12/chat" \
+    --sockets 300 --senders 100 --rate 1 --warmup 2 --duration 20 --user-prefix lc \
+    >"$chat_out" 2> >(sed 's/^/    /' >&2) &
+  chat=$!
+  while kill -0 "$chat" 2>/dev/null; do
+    i=$((i + 1))
+    bench "$backend" login-chat-12 "$backend/login-chat-12/storm-$i" login --logins 32 \
+      --concurrency 8 --user-prefix storm
+  done
+  wait "$chat"
+  record "$backend" login-chat-12 "$(grep -E '^\{' "$chat_out" | tail -1)"
+  stop_server
+}
+
+cluster_profile() { # backend (PostgreSQL)
+  # The Redis hop: one node alone, then one node of a two-node cluster.
+  local backend=$1 kind senders
+  "$ROOT/scripts/start-services.sh" >&2 || { log "Redis unavailable: cluster skipped"; return; }
+  for kind in single cluster; do
+    # The nodes of a cluster share the chat:* keys; start from none.
+    redis-cli --scan --pattern 'chat:*' | xargs -r redis-cli del >/dev/null
+    if [ "$kind" = cluster ]; then
+      start_server "$DB_URL" --bcrypt-cost 4 --redis-url redis://127.0.0.1:6379
+      local first_pid=$SERVER_PID first_url=$URL
+      start_server "$DB_URL" --bcrypt-cost 4 --redis-url redis://127.0.0.1:6379
+      EXTRA_PIDS+=("$SERVER_PID")
+      SERVER_PID=$first_pid URL=$first_url
+    else
+      start_server "$DB_URL" --bcrypt-cost 4
+    fi
+    for senders in 100 200; do
+      bench "$backend" cluster "$backend/cluster/$kind/$senders" chat --sockets 1000 \
+        --senders "$senders" --rate 1 --warmup 2 --duration "$SWEEP_DURATION"
+    done
+    stop_server
+  done
 }
 
 run_backend() {
@@ -158,6 +262,13 @@ run_backend() {
         start_server "$DB_URL" --bcrypt-cost 12
         bench "$backend" "$p" "$backend/$p" login --logins 100 --concurrency 16 --user-prefix storm
         stop_server ;;
+      saturation)
+        if [ "$backend" = sqlite ]; then saturation_profile "$backend"
+        else log "[$backend] saturation runs on SQLite only"; fi ;;
+      login-chat-12) login_chat_profile "$backend" ;;
+      cluster)
+        if [ "$backend" = postgres ]; then cluster_profile "$backend"
+        else log "[$backend] the cluster runs on PostgreSQL only"; fi ;;
     esac
   done
   if [ -n "$PG_DB" ]; then
@@ -277,13 +388,81 @@ titles = {
     "join-2000": "join-2000: 2,000 users join one after another",
     "idle-10000": "idle-10000: 10,000 idle sockets",
     "login-12": "login-12: login storm at bcrypt cost 12",
+    "saturation": "saturation: the same loads against bare socketioxide and chat-server, turn by turn",
+    "login-chat-12": "login-chat-12: login storms at bcrypt cost 12 while 300 sockets chat",
+    "cluster": "cluster: one node alone, then one node of a two-node cluster (PostgreSQL + Redis)",
 }
+
+def kind_of(r):  # backend/profile/KIND/step
+    parts = r.get("label", "").split("/")
+    return parts[2] if len(parts) > 3 else "?"
+
+def offered(r):
+    return (r.get("senders") or 0) * (r.get("rate") or 0)
+
+def within(r):
+    return r.get("lost") == 0 and (r.get("latency_ms") or {}).get("p99", 1e9) <= 100
+
+def saturation_point(rs):
+    """Highest deliveries/s with nothing lost and p99 <= 100 ms, or None when
+    no step went past that (the load never saturated the server)."""
+    if all(within(r) for r in rs):
+        return None
+    return max((r["deliveries_per_s"] for r in rs if within(r)), default=0.0)
+
+def saturation_line(mine, bare, kind):
+    if bare is None or mine is None:
+        who = "the bare server" if bare is None else KINDS[kind]
+        return f"not found: {who} stayed within p99 ≤ 100 ms at every step", False
+    share = mine / bare if bare else 0
+    return f"{mine:,.0f} against {bare:,.0f} deliveries/s at p99 ≤ 100 ms ({share:.0%})", share >= 0.9
+
+KINDS = {"bare": "bare socketioxide", "ours-1": "chat-server, 1 worker", "ours": "chat-server, default workers"}
+
+def saturation_table(rs):
+    steps = sorted({(r.get("senders"), r.get("rate")) for r in rs}, key=lambda x: (x[0] or 0) * (x[1] or 0))
+    out = ["| senders × msg/s | " + " | ".join(f"{v}: deliveries/s, p50 / p99 ms, CPU" for v in KINDS.values()) + " |",
+           "|---|" + "---|" * len(KINDS)]
+    for (k, rate) in steps:
+        cells = []
+        for kind in KINDS:
+            m = [r for r in rs if kind_of(r) == kind and r.get("senders") == k and r.get("rate") == rate]
+            if not m:
+                cells.append("–")
+                continue
+            r = m[0]
+            cells.append(f'{g(r, "deliveries_per_s", fmt="{:,.0f}")}, {ms(r, "latency_ms", "p50")} / '
+                         f'{ms(r, "latency_ms", "p99")}, {server_cpu(r)}' + ("" if r.get("lost") == 0 else f', lost {g(r, "lost")}'))
+        out.append(f"| {k} × {rate} | " + " | ".join(cells) + " |")
+    out.append("")
+    for backend in sorted({r.get("backend") for r in rs}):
+        b = [r for r in rs if r.get("backend") == backend]
+        bare = saturation_point([r for r in b if kind_of(r) == "bare"])
+        for kind in ("ours-1", "ours"):
+            mine = saturation_point([r for r in b if kind_of(r) == kind])
+            out.append(f"- {backend}, {KINDS[kind]}: " + saturation_line(mine, bare, kind)[0] + ".")
+    return "\n".join(out)
+
 for prof, title in titles.items():
     rs = [r for r in rows.values() if r.get("profile") == prof]
     if not rs:
         continue
     s = [f"### {title}", ""]
-    if prof.startswith("chat") or prof == "sweep":
+    if prof == "saturation":
+        s.append(saturation_table(rs))
+    elif prof in ("cluster", "login-chat-12"):
+        chats = [r for r in rs if r.get("mode") == "chat"]
+        if chats:
+            s.append(table(["run"] + CHAT_H, chats, lambda r: [r.get("label", "?").split("/", 2)[-1]] + chat_cells(r)))
+        storms = [r for r in rs if r.get("mode") == "login"]
+        if storms:
+            s.append("")
+            s.append(table(
+                ["run", "logins", "errors", "logins/s", "p50 ms", "p99 ms", "server CPU", "date"],
+                storms, lambda r: [r.get("label", "?").split("/", 2)[-1], g(r, "logins"), g(r, "login_errors"),
+                                   g(r, "logins_per_s", fmt="{:.1f}"), ms(r, "login_ms", "p50"),
+                                   ms(r, "login_ms", "p99"), server_cpu(r), g(r, "date")]))
+    elif prof.startswith("chat") or prof == "sweep":
         s.append(table(CHAT_H, rs, chat_cells))
     elif prof.startswith("join"):
         s.append(table(
@@ -315,6 +494,65 @@ for prof, title in titles.items():
         s.append("")
         s.append(f'`{r["label"]}` did not pass its own checks' + (f': {r["error"]}' if r.get("error") else "") + ".")
     sections.append("\n".join(s))
+
+def one(label):
+    return rows.get(label)
+
+def p99(r):
+    return (r or {}).get("latency_ms", {}).get("p99")
+
+def verdict(ok):
+    return "**met**" if ok else "not met"
+
+targets = ["| target | measured | |", "|---|---|---|"]
+for backend in ("sqlite", "postgres"):
+    r = one(f"{backend}/chat-400")
+    if r:
+        ok = r.get("lost") == 0 and r.get("unacked") == 0 and p99(r) is not None and p99(r) < 50
+        targets.append(f"| 1. {backend}: 400 senders, all delivered, p99 < 50 ms | "
+                       f'{g(r, "delivered")} of {g(r, "expected")} delivered, p99 {ms(r, "latency_ms", "p99")} ms | {verdict(ok)} |')
+for backend in ("sqlite", "postgres"):
+    r = one(f"{backend}/chat-100")
+    if r:
+        ok = r.get("lost") == 0 and p99(r) is not None and p99(r) < 15
+        targets.append(f"| 1. {backend}: 100 senders, p99 < 15 ms | p99 {ms(r, 'latency_ms', 'p99')} ms | {verdict(ok)} |")
+sat = [r for r in rows.values() if r.get("profile") == "saturation"]
+if sat:
+    bare = saturation_point([r for r in sat if kind_of(r) == "bare"])
+    for kind in ("ours-1", "ours"):
+        mine = saturation_point([r for r in sat if kind_of(r) == kind])
+        text, ok = saturation_line(mine, bare, kind)
+        targets.append(f"| 2. saturation ≥ 90 % of bare socketioxide ({KINDS[kind]}) | {text} | {verdict(ok)} |")
+for n, limit in ((1000, 1500), (2000, 4000)):
+    for backend in ("sqlite", "postgres"):
+        r = one(f"{backend}/join-{n}")
+        if r:
+            settle = r.get("settle_ms")
+            ok = settle is not None and r.get("settled") == n and settle <= limit
+            targets.append(f"| 3. {backend}: join {n:,} settled within {limit / 1000:g} s | "
+                           f'{g(r, "settle_ms", fmt="{:,.0f}", default="not settled")} ms | {verdict(ok)} |')
+for backend in ("sqlite", "postgres"):
+    r = one(f"{backend}/idle-10000")
+    if r:
+        b = r.get("server_bytes_per_socket")
+        ok = r.get("connected") == 10000 and b is not None and b <= 10000
+        targets.append(f"| 4. {backend}: ≤ 10 kB per idle socket, 10,000 held | "
+                       f'{g(r, "connected")} held, {g(r, "server_bytes_per_socket", fmt="{:,.0f}")} bytes/socket '
+                       f'({g(r, "users")} users) | {verdict(ok)} |')
+for backend in ("sqlite", "postgres"):
+    chat = one(f"{backend}/login-chat-12/chat")
+    storms = [r for r in rows.values() if r.get("label", "").startswith(f"{backend}/login-chat-12/storm-")]
+    alone = one(f"{backend}/login-12")
+    if chat and storms:
+        best = max(r.get("logins_per_s") or 0 for r in storms)
+        ceiling = (alone or {}).get("logins_per_s")
+        share = best / ceiling if ceiling else None
+        ok = p99(chat) is not None and p99(chat) < 50 and chat.get("lost") == 0 and share is not None and share >= 0.9
+        targets.append(f"| 5. {backend}: logins at cost 12 ≥ 90 % of the cores' rate, chat p99 < 50 ms | "
+                       f"chat p99 {ms(chat, 'latency_ms', 'p99')} ms; best storm {best:.1f} logins/s"
+                       + (f" against {ceiling:.1f}/s with no chat ({share:.0%})" if ceiling else "") + f" | {verdict(ok)} |")
+if len(targets) > 2:
+    sections.insert(0, "### Targets of issue 6, from these runs\n\n" + "\n".join(targets) + "\n")
 
 machines = sorted({r.get("machine", "?") for r in rows.values()})
 commits = sorted({r.get("commit", "?") for r in rows.values()})

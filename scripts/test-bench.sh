@@ -12,7 +12,10 @@ if [ -z "${SKIP_BUILD:-}" ]; then
   cargo build --locked -p chat-server -p chat-bench >&2 || die "build failed"
 fi
 
-start_chat_server
+# Every other suite runs the server on its default multi-threaded runtime;
+# this one runs it single-threaded (--worker-threads 1), as the saturation
+# profile of scripts/bench.sh does, so that both runtimes carry real traffic.
+start_chat_server --worker-threads 1
 trap stop_chat_server EXIT
 OUT=$(mktemp -d /tmp/chat-bench-test.XXXXXX)
 passed=0 failed=0
