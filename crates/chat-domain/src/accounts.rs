@@ -1,7 +1,7 @@
 //! Registering and logging in: validation, bcrypt and the users table together.
 
 use crate::db::Database;
-use crate::error::Result;
+use crate::error::{DomainError, Result};
 use crate::passwords::{validate_password, Passwords};
 use crate::users::{self, validate_username, User};
 
@@ -21,6 +21,12 @@ impl Accounts {
     pub async fn register(&self, username: &str, password: &str) -> Result<User> {
         let username = validate_username(username)?;
         validate_password(password)?;
+        // A name already taken is refused before bcrypt's work, so that
+        // retried registrations cost the server nothing.
+        let name = username.clone();
+        if self.db.run(move |conn| users::name_taken(conn, &name)).await? {
+            return Err(DomainError::UsernameTaken);
+        }
         let hash = self.passwords.hash(password.to_owned()).await?;
         self.db
             .run(move |conn| users::create(conn, &username, &hash))

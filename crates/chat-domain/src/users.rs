@@ -96,6 +96,16 @@ pub fn create(conn: &mut DbConnection, username: &str, password_hash: &str) -> R
         })
 }
 
+/// Whether a new account of this name would clash with an existing one
+/// (case-insensitively). The unique index stays the final judge.
+pub fn name_taken(conn: &mut DbConnection, username: &str) -> Result<bool> {
+    let taken: i64 = users::table
+        .filter(users::username_key.eq(username_key(username)))
+        .count()
+        .get_result(conn)?;
+    Ok(taken > 0)
+}
+
 /// The account with exactly this name (login is case-sensitive, as in Flask).
 pub fn find_by_username(conn: &mut DbConnection, username: &str) -> Result<Option<User>> {
     if username.contains('\0') {
