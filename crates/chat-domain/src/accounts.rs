@@ -24,7 +24,11 @@ impl Accounts {
         // A name already taken is refused before bcrypt's work, so that
         // retried registrations cost the server nothing.
         let name = username.clone();
-        if self.db.run(move |conn| users::name_taken(conn, &name)).await? {
+        if self
+            .db
+            .run(move |conn| users::name_taken(conn, &name))
+            .await?
+        {
             return Err(DomainError::UsernameTaken);
         }
         let hash = self.passwords.hash(password.to_owned()).await?;
