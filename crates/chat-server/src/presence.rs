@@ -128,7 +128,9 @@ impl Announcer {
 /// How long the announcer waits after a broadcast before the next one. Changes
 /// now and then go out at once; past a burst of them, lists go to every socket
 /// at a pace that slows with the room's size (each costs users x users bytes),
-/// so that a join storm sends a handful of lists instead of one per join.
+/// so that a join storm sends a handful of lists instead of one per join. The
+/// pace holds until a whole window has gone by without a paced list: a storm
+/// longer than the window does not earn a fresh burst every window.
 #[derive(Debug)]
 pub struct Pace {
     /// Broadcasts within `window` that go out at once.
@@ -137,6 +139,8 @@ pub struct Pace {
     pub base: Duration,
     pub per_user: Duration,
     recent: std::collections::VecDeque<tokio::time::Instant>,
+    /// When the last pause ends (or ended).
+    paced_until: Option<tokio::time::Instant>,
 }
 
 impl Pace {
@@ -147,6 +151,7 @@ impl Pace {
             base,
             per_user,
             recent: Default::default(),
+            paced_until: None,
         }
     }
 
@@ -161,8 +166,15 @@ impl Pace {
             self.recent.pop_front();
         }
         self.recent.push_back(now);
-        (self.recent.len() > self.burst)
-            .then(|| self.base + self.per_user * u32::try_from(online).unwrap_or(u32::MAX))
+        let storm_goes_on = self
+            .paced_until
+            .is_some_and(|end| now.saturating_duration_since(end) < self.window);
+        if self.recent.len() <= self.burst && !storm_goes_on {
+            return None;
+        }
+        let pause = self.base + self.per_user * u32::try_from(online).unwrap_or(u32::MAX);
+        self.paced_until = Some(now + pause);
+        Some(pause)
     }
 }
 
@@ -191,6 +203,50 @@ mod tests {
             None,
             "a quiet room gets changes at once again"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_storm_longer_than_the_window_stays_paced() {
+        let mut pace = Pace::new(
+            2,
+            Duration::from_secs(1),
+            Duration::from_millis(50),
+            Duration::from_micros(250),
+        );
+        assert_eq!(pace.pause(2000), None);
+        assert_eq!(pace.pause(2000), None);
+        // Ten seconds of joins: the announcer sends, pauses, sends again.
+        for second in 0..20 {
+            let pause = pace.pause(2000);
+            assert_eq!(
+                pause,
+                Some(Duration::from_millis(550)),
+                "list {second} of the storm"
+            );
+            tokio::time::advance(pause.unwrap_or_default()).await;
+        }
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert_eq!(
+            pace.pause(2000),
+            None,
+            "after a quiet window, at once again"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn pauses_longer_than_the_window_do_not_end_the_storm() {
+        let mut pace = Pace::new(
+            1,
+            Duration::from_secs(1),
+            Duration::from_millis(50),
+            Duration::from_millis(1),
+        );
+        assert_eq!(pace.pause(4000), None);
+        for list in 0..5 {
+            let pause = pace.pause(4000);
+            assert_eq!(pause, Some(Duration::from_millis(4050)), "list {list}");
+            tokio::time::advance(pause.unwrap_or_default()).await;
+        }
     }
 
     #[tokio::test]
