@@ -544,12 +544,14 @@ for backend in ("sqlite", "postgres"):
     storms = [r for r in rows.values() if r.get("label", "").startswith(f"{backend}/login-chat-12/storm-")]
     alone = one(f"{backend}/login-12")
     if chat and storms:
-        best = max(r.get("logins_per_s") or 0 for r in storms)
+        # All the storms together: their logins over their summed durations.
+        spent = sum(r["logins"] / r["logins_per_s"] for r in storms if r.get("logins_per_s"))
+        rate = sum(r.get("logins") or 0 for r in storms) / spent if spent else 0.0
         ceiling = (alone or {}).get("logins_per_s")
-        share = best / ceiling if ceiling else None
+        share = rate / ceiling if ceiling else None
         ok = p99(chat) is not None and p99(chat) < 50 and chat.get("lost") == 0 and share is not None and share >= 0.9
         targets.append(f"| 5. {backend}: logins at cost 12 ≥ 90 % of the cores' rate, chat p99 < 50 ms | "
-                       f"chat p99 {ms(chat, 'latency_ms', 'p99')} ms; best storm {best:.1f} logins/s"
+                       f"chat p99 {ms(chat, 'latency_ms', 'p99')} ms; storms {rate:.1f} logins/s"
                        + (f" against {ceiling:.1f}/s with no chat ({share:.0%})" if ceiling else "") + f" | {verdict(ok)} |")
 if len(targets) > 2:
     sections.insert(0, "### Targets of issue 6, from these runs\n\n" + "\n".join(targets) + "\n")
