@@ -182,14 +182,19 @@ impl Pace {
 mod tests {
     use super::*;
 
-    #[tokio::test(start_paused = true)]
-    async fn lists_go_out_at_once_until_a_burst_then_paced_by_room_size() {
-        let mut pace = Pace::new(
-            2,
+    /// A pace with a one-second window and a 50 ms base pause.
+    fn pace(burst: usize, per_user: Duration) -> Pace {
+        Pace::new(
+            burst,
             Duration::from_secs(1),
             Duration::from_millis(50),
-            Duration::from_micros(250),
-        );
+            per_user,
+        )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn lists_go_out_at_once_until_a_burst_then_paced_by_room_size() {
+        let mut pace = pace(2, Duration::from_micros(250));
         assert_eq!(pace.pause(1000), None);
         assert_eq!(pace.pause(1000), None);
         assert_eq!(
@@ -207,12 +212,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_storm_longer_than_the_window_stays_paced() {
-        let mut pace = Pace::new(
-            2,
-            Duration::from_secs(1),
-            Duration::from_millis(50),
-            Duration::from_micros(250),
-        );
+        let mut pace = pace(2, Duration::from_micros(250));
         assert_eq!(pace.pause(2000), None);
         assert_eq!(pace.pause(2000), None);
         // Ten seconds of joins: the announcer sends, pauses, sends again.
@@ -235,12 +235,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn pauses_longer_than_the_window_do_not_end_the_storm() {
-        let mut pace = Pace::new(
-            1,
-            Duration::from_secs(1),
-            Duration::from_millis(50),
-            Duration::from_millis(1),
-        );
+        let mut pace = pace(1, Duration::from_millis(1));
         assert_eq!(pace.pause(4000), None);
         for list in 0..5 {
             let pause = pace.pause(4000);
