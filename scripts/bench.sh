@@ -16,8 +16,8 @@
 # runs), cluster (PostgreSQL only: one node, then one node of a two-node
 # cluster over the local Redis; every socket is on the first node).
 #
-# Each profile gets a fresh server process (bcrypt cost 4 for the set-up, except
-# login-12); each backend a fresh database: SQLite in a temporary folder, and on
+# Each profile gets fresh server processes (bcrypt cost 4 for the set-up, cost
+# 12 for the login profiles' storms); each backend a fresh database: SQLite in a temporary folder, and on
 # PostgreSQL a database bench_<random> created through $BENCH_POSTGRES_URL and
 # dropped afterwards. Every JSON line goes to $BENCH_OUT/results.jsonl, and the
 # tables of docs/BENCHMARKS.md (between its bench markers) are rewritten from
@@ -108,12 +108,14 @@ bench() {
 }
 # record BACKEND PROFILE JSON-LINE: keep one run's line, tagged.
 record() {
-  local line=$3
+  local line=$3 commit
   [ -n "$line" ] || line='{"ok":false,"error":"chat-bench printed nothing"}'
+  commit=$(git rev-parse --short HEAD 2>/dev/null || echo "?")
+  [ -n "$(git status --porcelain --untracked-files=no -- crates 2>/dev/null)" ] && commit+="+uncommitted"
   python3 -c '
 import json, sys
-r = json.loads(sys.argv[1]); r["backend"] = sys.argv[2]; r["profile"] = sys.argv[3]
-print(json.dumps(r))' "$line" "$1" "$2" >>"$RESULTS"
+r = json.loads(sys.argv[1]); r["backend"] = sys.argv[2]; r["profile"] = sys.argv[3]; r["commit"] = sys.argv[4]
+print(json.dumps(r))' "$line" "$1" "$2" "$commit" >>"$RESULTS"
   LAST="$line"
 }
 p99_of() { python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print((r.get("latency_ms") or {}).get("p99", 1e9))' "$1"; }
@@ -337,10 +339,13 @@ def git(*args):
 commit = git("rev-parse", "--short", "HEAD")
 dirty = git("status", "--porcelain", "--untracked-files=no", "--", "crates")
 for r in new.values():
-    r["commit"] = commit + ("+uncommitted" if dirty and dirty != "?" else "")
+    # Stamped when the run was recorded; this is only for lines without one
+    # (kept from the page when it has the same run).
+    r.setdefault("commit", old.get(r["label"], {}).get("commit")
+                 or commit + ("+uncommitted" if dirty and dirty != "?" else ""))
 machine = f"{os.cpu_count()} cores ({cpu_model()}), {mem_gib()} GiB, {platform.system()} {platform.release()}"
 for r in new.values():
-    r["machine"] = machine
+    r.setdefault("machine", old.get(r["label"], {}).get("machine") or machine)
 
 def g(r, *path, fmt="{}", default="–"):
     v = r
@@ -396,9 +401,6 @@ titles = {
 def kind_of(r):  # backend/profile/KIND/step
     parts = r.get("label", "").split("/")
     return parts[2] if len(parts) > 3 else "?"
-
-def offered(r):
-    return (r.get("senders") or 0) * (r.get("rate") or 0)
 
 def within(r):
     return r.get("lost") == 0 and (r.get("latency_ms") or {}).get("p99", 1e9) <= 100
