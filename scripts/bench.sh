@@ -22,7 +22,8 @@
 # dropped afterwards. Every JSON line goes to $BENCH_OUT/results.jsonl, and the
 # tables of docs/BENCHMARKS.md (between its bench markers) are rewritten from
 # them (results of profiles not run this time are kept). BENCH_REPORT_ONLY=1
-# only rewrites the tables from an existing results.jsonl.
+# only rewrites the tables from an existing results.jsonl; BENCH_DOC names
+# another page to write.
 #
 # Only loopback addresses are used. The load generator shares the machine's
 # cores with the server: the numbers are those of both together.
@@ -39,7 +40,7 @@ done
 read -r -a BACKENDS <<<"${BENCH_BACKENDS:-sqlite postgres}"
 PG_ADMIN_URL="${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 BENCH_OUT="${BENCH_OUT:-$ROOT/target/bench}"
-DOC="$ROOT/docs/BENCHMARKS.md"
+DOC="${BENCH_DOC:-$ROOT/docs/BENCHMARKS.md}"
 SERVER_BIN="$ROOT/target/release/chat-server"
 BENCH_BIN="$ROOT/target/release/chat-bench"
 # Chat profiles: seconds of warm-up and of measurement.
