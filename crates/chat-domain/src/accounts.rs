@@ -22,7 +22,7 @@ impl Accounts {
         let username = validate_username(username)?;
         validate_password(password)?;
         // A name already taken is refused before bcrypt's work, so that
-        // retried registrations cost the server nothing.
+        // retried registrations cost no hashing.
         let name = username.clone();
         if self
             .db

@@ -215,13 +215,13 @@ mod tests {
         let mut pace = pace(2, Duration::from_micros(250));
         assert_eq!(pace.pause(2000), None);
         assert_eq!(pace.pause(2000), None);
-        // Ten seconds of joins: the announcer sends, pauses, sends again.
-        for second in 0..20 {
+        // Eleven seconds of joins: the announcer sends, pauses, sends again.
+        for list in 0..20 {
             let pause = pace.pause(2000);
             assert_eq!(
                 pause,
                 Some(Duration::from_millis(550)),
-                "list {second} of the storm"
+                "list {list} of the storm"
             );
             tokio::time::advance(pause.unwrap_or_default()).await;
         }
