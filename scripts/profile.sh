@@ -4,6 +4,11 @@
 #
 #   scripts/profile.sh                    # bare socketioxide, then chat-server (1 worker), 1,000 x 1 msg/s
 #   PROFILE_SERVERS="ours" PROFILE_LOAD=400x1 scripts/profile.sh
+#   PROFILE_SERVERS="ours" PROFILE_LOAD=100x1 PROFILE_STORMS=1 scripts/profile.sh
+#
+# PROFILE_STORMS=1: chat-server at bcrypt cost 12, with login storms (8 at a
+# time) for as long as perf records (the chat's accounts are made at cost 4
+# beforehand, so only the storms hash at cost 12).
 #
 # Servers: bare (crates/chat-bench/examples/bare_server.rs), ours-1
 # (chat-server --worker-threads 1), ours (chat-server, default workers); all
@@ -31,19 +36,37 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for server in "${SERVERS[@]}"; do
-  port=$(free_port)
-  case $server in
+STORMS="${PROFILE_STORMS:-}"
+# start SERVER COST: the server on $port, its pid in $PID.
+start() {
+  case $1 in
     bare) target/release/examples/bare_server "$port" >"$DATA/server.log" 2>&1 & ;;
     ours-1 | ours)
-      flags=(); [ "$server" = ours-1 ] && flags=(--worker-threads 1)
+      local flags=(); [ "$1" = ours-1 ] && flags=(--worker-threads 1)
       mkdir -p "$DATA/up"
-      target/release/chat-server --host 127.0.0.1 --port "$port" --database-url "$DATA/$server.db" \
-        --upload-dir "$DATA/up" --bcrypt-cost 4 "${flags[@]}" >"$DATA/server.log" 2>&1 & ;;
-    *) die "unknown server $server (bare, ours-1, ours)" ;;
+      target/release/chat-server --host 127.0.0.1 --port "$port" --database-url "$DATA/$1.db" \
+        --upload-dir "$DATA/up" --bcrypt-cost "$2" "${flags[@]}" >"$DATA/server.log" 2>&1 & ;;
+    *) die "unknown server $1 (bare, ours-1, ours)" ;;
   esac
   PID=$!
-  wait_http "http://127.0.0.1:$port/socket.io/?EIO=4&transport=polling" 30 || die "$server did not start"
+  wait_http "http://127.0.0.1:$port/socket.io/?EIO=4&transport=polling" 30 || die "$1 did not start"
+}
+
+for server in "${SERVERS[@]}"; do
+  port=$(free_port)
+  if [ -n "$STORMS" ]; then
+    [ "$server" = bare ] && die "PROFILE_STORMS needs chat-server (ours, ours-1)"
+    start "$server" 4
+    target/release/chat-bench chat --url "http://127.0.0.1:$port" --sockets 1000 --senders 1 \
+      --warmup 0 --duration 1 >/dev/null 2>&1 || die "creating the chat's accounts failed"
+    kill "$PID"; wait "$PID" 2>/dev/null
+    start "$server" 12
+    # The storms' own accounts, at cost 12, before anything is recorded.
+    target/release/chat-bench login --url "http://127.0.0.1:$port" --logins 32 --concurrency 8 \
+      --user-prefix storm >/dev/null 2>&1 || die "creating the storms' accounts failed"
+  else
+    start "$server" 4
+  fi
   k=${LOAD%x*} rate=${LOAD#*x}
   log "$server: chat-bench chat, 1,000 sockets, $k senders at $rate msg/s; perf records ${SECONDS_RECORDED} s"
   target/release/chat-bench chat --url "http://127.0.0.1:$port" --sockets 1000 --senders "$k" \
@@ -56,12 +79,27 @@ for server in "${SERVERS[@]}"; do
     sleep 0.1
   done
   sleep 4
+  storms=
+  if [ -n "$STORMS" ]; then
+    (while :; do
+      target/release/chat-bench login --url "http://127.0.0.1:$port" --logins 16 --concurrency 8 \
+        --user-prefix storm >>"$DATA/storms.json" 2>"$DATA/storms.log" || break
+    done) &
+    storms=$!
+  fi
   perf record -F 999 -p "$PID" -o "$DATA/perf.data" -- sleep "$SECONDS_RECORDED" >/dev/null 2>&1
   wait "$bench"
-  out="$BENCH_OUT/profile-$server-$LOAD.txt"
+  if [ -n "$storms" ]; then
+    kill "$storms" 2>/dev/null; wait "$storms" 2>/dev/null
+    pkill -f "chat-bench login --url http://127.0.0.1:$port" 2>/dev/null
+  fi
+  out="$BENCH_OUT/profile-$server-$LOAD${STORMS:+-storms}.txt"
   {
-    echo "# $server, 1,000 sockets, $k senders x $rate msg/s; perf record -F 999 for ${SECONDS_RECORDED} s"
-    grep -E "deliveries|latency|server " "$DATA/bench.txt"
+    echo "# $server, 1,000 sockets, $k senders x $rate msg/s${STORMS:+, login storms at cost 12}; perf record -F 999 for ${SECONDS_RECORDED} s"
+    grep -E "deliveries|send→receive|server " "$DATA/bench.txt"
+    [ -n "$STORMS" ] && python3 -c 'import json,sys
+runs=[json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+print("  storms", len(runs), "runs:", ", ".join("%.1f logins/s" % r.get("logins_per_s", 0) for r in runs))' "$DATA/storms.json"
     perf report -i "$DATA/perf.data" --no-children --sort dso,sym --stdio 2>/dev/null |
       python3 "$ROOT/scripts/lib/profile_owners.py"
   } >"$out"

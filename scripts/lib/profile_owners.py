@@ -9,6 +9,7 @@ import sys
 OWNERS = [
     ("kernel (TCP loopback, syscalls, scheduler)", lambda dso, sym: "kernel" in dso or sym.startswith("[k]")),
     ("allocator and memcpy (libc)", lambda dso, sym: "libc" in dso),
+    ("bcrypt (password hashing)", lambda dso, sym: "bcrypt" in sym or "blowfish" in sym),
     ("SQLite", lambda dso, sym: "sqlite3" in sym),
     ("engineioxide / socketioxide", lambda dso, sym: "engineioxide" in sym or "socketioxide" in sym),
     ("tungstenite (websocket frames)", lambda dso, sym: "tungstenite" in sym),
