@@ -14,7 +14,10 @@
 # with one and with the default worker threads, turn by turn),
 # login-chat-12 (login storms at cost 12 for as long as a 300-socket chat
 # runs), cluster (PostgreSQL only: one node, then one node of a two-node
-# cluster over the local Redis; every socket is on the first node).
+# cluster over the local Redis; every socket is on the first node), perf
+# (SQLite only, once: scripts/profile.sh's CPU profiles of the bare server and
+# chat-server at 600 senders, of a join storm and of logins during chat, into
+# $BENCH_OUT/profile-*.txt).
 #
 # Each profile gets fresh server processes (bcrypt cost 4 for the set-up, cost
 # 12 for the login profiles' storms); each backend a fresh database: SQLite in a temporary folder, and on
@@ -31,7 +34,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib/common.sh"
 cd "$ROOT"
 
-ALL_PROFILES=(chat-100 chat-400 sweep join-1000 join-2000 idle-10000 login-12 saturation login-chat-12 cluster)
+ALL_PROFILES=(chat-100 chat-400 sweep join-1000 join-2000 idle-10000 login-12 saturation login-chat-12 cluster perf)
 PROFILES=("$@")
 [ ${#PROFILES[@]} -eq 0 ] && PROFILES=("${ALL_PROFILES[@]}")
 for p in "${PROFILES[@]}"; do
@@ -272,6 +275,16 @@ run_backend() {
       cluster)
         if [ "$backend" = postgres ]; then cluster_profile "$backend"
         else log "[$backend] the cluster runs on PostgreSQL only"; fi ;;
+      perf)
+        if [ "$backend" != sqlite ]; then log "[$backend] perf profiles run with SQLite only"
+        elif ! command -v perf >/dev/null; then log "perf is not installed: profiles skipped"
+        else
+          log "perf profiles (scripts/profile.sh) into $BENCH_OUT"
+          BENCH_OUT="$BENCH_OUT" PROFILE_SERVERS="bare ours-1 ours" PROFILE_LOAD=600x1 "$ROOT/scripts/profile.sh" >&2
+          BENCH_OUT="$BENCH_OUT" PROFILE_SERVERS=ours PROFILE_JOIN=1000 PROFILE_SECONDS=4 "$ROOT/scripts/profile.sh" >&2
+          BENCH_OUT="$BENCH_OUT" PROFILE_SERVERS=ours PROFILE_LOAD=100x1 PROFILE_STORMS=1 PROFILE_SECONDS=12 \
+            "$ROOT/scripts/profile.sh" >&2
+        fi ;;
     esac
   done
   if [ -n "$PG_DB" ]; then

@@ -6,9 +6,12 @@
 #   PROFILE_SERVERS="ours" PROFILE_LOAD=400x1 scripts/profile.sh
 #   PROFILE_SERVERS="ours" PROFILE_LOAD=100x1 PROFILE_STORMS=1 scripts/profile.sh
 #
+#   PROFILE_SERVERS="ours" PROFILE_JOIN=1000 PROFILE_SECONDS=4 scripts/profile.sh
+#
 # PROFILE_STORMS=1: chat-server at bcrypt cost 12, with login storms (8 at a
 # time) for as long as perf records (the chat's accounts are made at cost 4
-# beforehand, so only the storms hash at cost 12).
+# beforehand, so only the storms hash at cost 12). PROFILE_JOIN=N: a join
+# storm of N users instead of the chat, recorded from its first tenth.
 #
 # Servers: bare (crates/chat-bench/examples/bare_server.rs), ours-1
 # (chat-server --worker-threads 1), ours (chat-server, default workers); all
@@ -37,6 +40,7 @@ cleanup() {
 trap cleanup EXIT
 
 STORMS="${PROFILE_STORMS:-}"
+JOIN="${PROFILE_JOIN:-}"
 # start SERVER COST: the server on $port, its pid in $PID.
 start() {
   case $1 in
@@ -66,6 +70,28 @@ for server in "${SERVERS[@]}"; do
       --user-prefix storm >/dev/null 2>&1 || die "creating the storms' accounts failed"
   else
     start "$server" 4
+  fi
+  if [ -n "$JOIN" ]; then
+    log "$server: chat-bench join, $JOIN users; perf records ${SECONDS_RECORDED} s"
+    target/release/chat-bench join --url "http://127.0.0.1:$port" --sockets "$JOIN" \
+      --server-pid "$PID" >"$DATA/bench.json" 2>"$DATA/bench.txt" &
+    bench=$!
+    for _ in $(seq 600); do
+      [ "$(ss -Htn state established "( sport = :$port )" | wc -l)" -ge $((JOIN / 10)) ] && break
+      sleep 0.1
+    done
+    perf record -F 999 -p "$PID" -o "$DATA/perf.data" -- sleep "$SECONDS_RECORDED" >/dev/null 2>&1
+    wait "$bench"
+    out="$BENCH_OUT/profile-$server-join-$JOIN.txt"
+    {
+      echo "# $server during a join storm of $JOIN users; perf record -F 999 for ${SECONDS_RECORDED} s"
+      grep -E "settled|server " "$DATA/bench.txt"
+      perf report -i "$DATA/perf.data" --no-children --sort dso,sym --stdio 2>/dev/null |
+        python3 "$ROOT/scripts/lib/profile_owners.py"
+    } >"$out"
+    cat "$out"
+    kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; PID=
+    continue
   fi
   k=${LOAD%x*} rate=${LOAD#*x}
   log "$server: chat-bench chat, 1,000 sockets, $k senders at $rate msg/s; perf records ${SECONDS_RECORDED} s"
