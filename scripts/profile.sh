@@ -56,6 +56,18 @@ start() {
   wait_http "http://127.0.0.1:$port/socket.io/?EIO=4&transport=polling" 30 || die "$1 did not start"
 }
 
+# finish FILE: the report ($DATA/head.txt, then the samples by owner) into
+# FILE and on standard output; the server is stopped.
+finish() {
+  {
+    cat "$DATA/head.txt"
+    perf report -i "$DATA/perf.data" --no-children --sort dso,sym --stdio 2>/dev/null |
+      python3 "$ROOT/scripts/lib/profile_owners.py"
+  } >"$1"
+  cat "$1"
+  kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; PID=
+}
+
 for server in "${SERVERS[@]}"; do
   port=$(free_port)
   if [ -n "$STORMS" ]; then
@@ -82,15 +94,11 @@ for server in "${SERVERS[@]}"; do
     done
     perf record -F 999 -p "$PID" -o "$DATA/perf.data" -- sleep "$SECONDS_RECORDED" >/dev/null 2>&1
     wait "$bench"
-    out="$BENCH_OUT/profile-$server-join-$JOIN.txt"
     {
       echo "# $server during a join storm of $JOIN users; perf record -F 999 for ${SECONDS_RECORDED} s"
       grep -E "settled|server " "$DATA/bench.txt"
-      perf report -i "$DATA/perf.data" --no-children --sort dso,sym --stdio 2>/dev/null |
-        python3 "$ROOT/scripts/lib/profile_owners.py"
-    } >"$out"
-    cat "$out"
-    kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; PID=
+    } >"$DATA/head.txt"
+    finish "$BENCH_OUT/profile-$server-join-$JOIN.txt"
     continue
   fi
   k=${LOAD%x*} rate=${LOAD#*x}
@@ -119,16 +127,12 @@ for server in "${SERVERS[@]}"; do
     kill "$storms" 2>/dev/null; wait "$storms" 2>/dev/null
     pkill -f "chat-bench login --url http://127.0.0.1:$port" 2>/dev/null
   fi
-  out="$BENCH_OUT/profile-$server-$LOAD${STORMS:+-storms}.txt"
   {
     echo "# $server, 1,000 sockets, $k senders x $rate msg/s${STORMS:+, login storms at cost 12}; perf record -F 999 for ${SECONDS_RECORDED} s"
     grep -E "deliveries|send→receive|server " "$DATA/bench.txt"
     [ -n "$STORMS" ] && python3 -c 'import json,sys
 runs=[json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 print("  storms", len(runs), "runs:", ", ".join("%.1f logins/s" % r.get("logins_per_s", 0) for r in runs))' "$DATA/storms.json"
-    perf report -i "$DATA/perf.data" --no-children --sort dso,sym --stdio 2>/dev/null |
-      python3 "$ROOT/scripts/lib/profile_owners.py"
-  } >"$out"
-  cat "$out"
-  kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; PID=
+  } >"$DATA/head.txt"
+  finish "$BENCH_OUT/profile-$server-$LOAD${STORMS:+-storms}.txt"
 done
