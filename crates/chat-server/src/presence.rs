@@ -134,10 +134,10 @@ impl Announcer {
 #[derive(Debug)]
 pub struct Pace {
     /// Broadcasts within `window` that go out at once.
-    pub burst: usize,
-    pub window: Duration,
-    pub base: Duration,
-    pub per_user: Duration,
+    burst: usize,
+    window: Duration,
+    base: Duration,
+    per_user: Duration,
     recent: std::collections::VecDeque<tokio::time::Instant>,
     /// When the last pause ends (or ended).
     paced_until: Option<tokio::time::Instant>,
@@ -210,21 +210,23 @@ mod tests {
         );
     }
 
+    /// The announcer during a storm: it sends, pauses as told, sends again;
+    /// every one of `lists` is paced by `expected`.
+    async fn storm(pace: &mut Pace, online: usize, lists: usize, expected: Duration) {
+        for list in 0..lists {
+            let pause = pace.pause(online);
+            assert_eq!(pause, Some(expected), "list {list} of the storm");
+            tokio::time::advance(expected).await;
+        }
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_storm_longer_than_the_window_stays_paced() {
         let mut pace = pace(2, Duration::from_micros(250));
         assert_eq!(pace.pause(2000), None);
         assert_eq!(pace.pause(2000), None);
-        // Eleven seconds of joins: the announcer sends, pauses, sends again.
-        for list in 0..20 {
-            let pause = pace.pause(2000);
-            assert_eq!(
-                pause,
-                Some(Duration::from_millis(550)),
-                "list {list} of the storm"
-            );
-            tokio::time::advance(pause.unwrap_or_default()).await;
-        }
+        // Eleven seconds of joins.
+        storm(&mut pace, 2000, 20, Duration::from_millis(550)).await;
         tokio::time::advance(Duration::from_secs(1)).await;
         assert_eq!(
             pace.pause(2000),
@@ -237,11 +239,7 @@ mod tests {
     async fn pauses_longer_than_the_window_do_not_end_the_storm() {
         let mut pace = pace(1, Duration::from_millis(1));
         assert_eq!(pace.pause(4000), None);
-        for list in 0..5 {
-            let pause = pace.pause(4000);
-            assert_eq!(pause, Some(Duration::from_millis(4050)), "list {list}");
-            tokio::time::advance(pause.unwrap_or_default()).await;
-        }
+        storm(&mut pace, 4000, 5, Duration::from_millis(4050)).await;
     }
 
     #[tokio::test]
