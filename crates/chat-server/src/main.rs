@@ -9,19 +9,14 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 fn main() -> ExitCode {
     let config = Config::parse();
-    let runtime = match config.worker_threads {
-        Some(1) => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build(),
-        Some(n) => tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(usize::from(n))
-            .enable_all()
-            .build(),
-        None => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build(),
+    let mut runtime = match config.worker_threads {
+        Some(1) => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
     };
-    match runtime {
+    if let Some(n) = config.worker_threads.filter(|&n| n > 1) {
+        runtime.worker_threads(usize::from(n));
+    }
+    match runtime.enable_all().build() {
         Ok(runtime) => runtime.block_on(run(config)),
         Err(e) => {
             eprintln!("chat-server: cannot start the async runtime: {e}");
