@@ -144,19 +144,14 @@ pub fn backfill_username_keys(conn: &mut DbConnection) -> Result<usize> {
     let mut filled = 0;
     conn.transaction(|conn| {
         for (id, name) in &pending {
-            let key = username_key(name);
-            let taken: i64 = users::table
-                .filter(users::username_key.eq(&key))
-                .count()
-                .get_result(conn)?;
-            if taken == 0 {
+            if !name_taken(conn, name)? {
                 diesel::update(users::table.find(id))
-                    .set(users::username_key.eq(&key))
+                    .set(users::username_key.eq(username_key(name)))
                     .execute(conn)?;
                 filled += 1;
             }
         }
-        diesel::QueryResult::Ok(())
+        Ok::<_, DomainError>(())
     })?;
     tracing::info!(
         filled,
