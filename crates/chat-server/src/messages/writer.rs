@@ -64,8 +64,9 @@ impl MessageWriter {
         (Self { queue }, WriterTask { rx })
     }
 
-    /// Stores the message and broadcasts it; resolves once both are done.
-    pub async fn submit(&self, message: NewMessage) -> AppResult<Message> {
+    /// Queues the message; the queue's order is the order of ids and
+    /// broadcasts. The returned [`Stored`] resolves once both are done.
+    pub async fn enqueue(&self, message: NewMessage) -> AppResult<Stored> {
         let (stored, rx) = oneshot::channel();
         let pending = Pending {
             message,
@@ -76,8 +77,23 @@ impl MessageWriter {
             .send(pending)
             .await
             .map_err(|_| AppError::internal("message writer stopped"))?;
-        rx.await
-            .map_err(|_| AppError::internal("message writer stopped"))?
+        Ok(Stored(rx))
+    }
+}
+
+/// A queued message: resolves to it, stored and broadcast, or to why not.
+pub struct Stored(oneshot::Receiver<AppResult<Message>>);
+
+impl std::future::Future for Stored {
+    type Output = AppResult<Message>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|r| r.unwrap_or_else(|_| Err(AppError::internal("message writer stopped"))))
     }
 }
 

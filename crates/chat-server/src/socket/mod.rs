@@ -19,12 +19,15 @@ use tower_sessions::SessionStore;
 use crate::auth::SESSION_USER_KEY;
 use crate::error::AppError;
 use crate::messages::parse_draft;
+use crate::messages::writer::Stored;
 use crate::state::AppState;
 use crate::telemetry;
 
 mod broadcast;
+mod order;
 mod request_head;
 pub use broadcast::{broadcast, broadcast_local, ROOM};
+pub use order::{SocketOrder, Turn};
 pub use request_head::detach_socket_io_head;
 
 /// Who a socket belongs to: decided once, from the handshake's session.
@@ -136,6 +139,7 @@ async fn authenticate<A: Adapter>(
     s.join(session_room(&user.session_id));
     s.extensions.insert(user);
     s.extensions.insert(PresenceState::default());
+    s.extensions.insert(SocketOrder::default());
     s.on("send_message", on_send_message::<A>);
     s.on_disconnect(on_disconnect::<A>);
     Ok(())
@@ -253,13 +257,22 @@ impl<A: Adapter> FromMessageParts<A> for WantsAck {
 
 async fn on_send_message<A: Adapter>(
     s: SocketRef<A>,
+    mut turn: Turn,
     TryData(payload): TryData<serde_json::Value>,
     WantsAck(wants_ack): WantsAck,
     ack: AckSender<A>,
     State(state): State<AppState>,
     Extension(user): Extension<SocketUser>,
 ) {
-    let outcome = accept_message(&state, &user, payload.ok()).await;
+    // Checked and queued in the order the socket sent it; then the next one
+    // may go while this one is stored.
+    turn.wait().await;
+    let queued = accept_message(&state, &user, payload.ok()).await;
+    turn.release();
+    let outcome = match queued {
+        Ok(stored) => stored.await,
+        Err(e) => Err(e),
+    };
     let reply = match outcome {
         Ok(message) => json!({ "success": true, "message": message }),
         Err(e) => {
@@ -277,12 +290,12 @@ async fn on_send_message<A: Adapter>(
     }
 }
 
-/// The checks of PROTOCOL.md §4 in order, then the writer (store, broadcast).
+/// The checks of PROTOCOL.md §4 in order, then into the writer's queue.
 async fn accept_message(
     state: &AppState,
     user: &SocketUser,
     payload: Option<serde_json::Value>,
-) -> Result<chat_domain::Message, AppError> {
+) -> Result<Stored, AppError> {
     let draft = parse_draft(payload.as_ref())?;
     if draft.message_type == MessageType::Image && !state.uploads.issued(&draft.content).await {
         return Err(AppError::bad_request("无效的图片地址"));
@@ -297,7 +310,7 @@ async fn accept_message(
     }
     state
         .writer
-        .submit(NewMessage {
+        .enqueue(NewMessage {
             user_id: user.id,
             username: user.username.to_string(),
             content: draft.content,
