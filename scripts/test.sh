@@ -30,6 +30,10 @@ suite() {
 }
 
 suite "cargo test" cargo test --workspace --locked
+# The patched dependencies' own tests (docs/PATCHES.md), outside the workspace.
+suite "vendor socketioxide" env CARGO_TARGET_DIR="$ROOT/target/vendor" \
+  cargo test --locked --manifest-path vendor/socketioxide/Cargo.toml --lib \
+  --features "state extensions tracing __test_harness"
 for s in conformance e2e cleanup ops bench cluster; do
   script="$ROOT/scripts/test-$s.sh"
   [ -x "$script" ] && suite "$s" "$script"

@@ -740,3 +740,133 @@ on_both_backends! {
         assert_eq!(a2.send_message(json!({"content": "sorry"})).await["success"], true);
     }
 }
+
+// ---------------------------------------------------------------- order
+
+/// Contents `00`..`18`: 19 messages, within the flood limit of 20.
+fn numbered(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{i:02}")).collect()
+}
+
+fn contents(messages: &[Value]) -> Vec<String> {
+    messages.iter().map(|m| m["content"].as_str().unwrap().to_owned()).collect()
+}
+
+on_both_backends! {
+    /// What one socket sends back to back, without waiting for acks, is
+    /// stored, numbered and broadcast in the order it was sent.
+    async fn one_websocket_sends_are_stored_and_broadcast_in_order(backend) {
+        let server = TestServer::start(backend).await;
+        let alice = server.user("alice").await;
+        let mut b = server.user("bob").await.socket().await;
+        let mut a = alice.socket().await;
+        let sent = numbered(19);
+        let acks: Vec<u64> = sent
+            .iter()
+            .map(|c| a.emit_with_ack("send_message", &json!({ "content": c })))
+            .collect();
+        let mut ids = Vec::new();
+        for id in acks {
+            let ack = a.ack(id).await;
+            assert_eq!(ack["success"], true, "{ack}");
+            ids.push(ack["message"]["id"].as_i64().unwrap());
+        }
+        let mut by_id = ids.clone();
+        by_id.sort_unstable();
+        assert_eq!(ids, by_id, "ids follow the order of sending");
+        assert_eq!(contents(&history(&alice).await), sent, "stored in the order sent");
+        let mut broadcast = Vec::new();
+        for _ in 0..sent.len() {
+            broadcast.push(b.event("new_message").await);
+        }
+        assert_eq!(contents(&broadcast), sent, "broadcast in the order sent");
+    }
+}
+
+on_both_backends! {
+    /// A refused message does not hold up the ones after it, nor change their order.
+    async fn a_refused_message_does_not_block_the_next_ones(backend) {
+        let server = TestServer::start(backend).await;
+        let alice = server.user("alice").await;
+        let a = alice.socket().await;
+        for frame in [
+            r#"42["send_message",{"content":"first"}]"#,
+            r#"42["send_message",{"content":"   "}]"#,
+            r#"42["send_message",{"content":"x","message_type":"image"}]"#,
+            r#"42["send_message",{"content":"second"}]"#,
+        ] {
+            a.send_text(frame);
+        }
+        let deadline = tokio::time::Instant::now() + WAIT;
+        let mut stored = Vec::new();
+        while stored.len() < 2 && tokio::time::Instant::now() < deadline {
+            stored = contents(&history(&alice).await);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(stored, ["first", "second"]);
+    }
+}
+
+on_both_backends! {
+    /// Over polling, the packets of one POST are handled in their order too.
+    async fn one_polling_post_of_many_sends_is_stored_in_order(backend) {
+        let server = TestServer::start(backend).await;
+        let alice = server.user("alice").await;
+        let open = alice.get("/socket.io/?EIO=4&transport=polling").await;
+        let handshake: Value = serde_json::from_str(&open.text[1..]).unwrap();
+        let url = format!("/socket.io/?EIO=4&transport=polling&sid={}", handshake["sid"].as_str().unwrap());
+        alice.post_raw(&url, Some("text/plain;charset=UTF-8"), b"40".to_vec()).await;
+        let mut received = String::new();
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while !received.contains("online_users") && tokio::time::Instant::now() < deadline {
+            received.push_str(&alice.get(&url).await.text);
+        }
+        assert!(received.contains("online_users"), "connected: {received}");
+
+        let sent = numbered(19);
+        let body = sent
+            .iter()
+            .map(|c| format!(r#"42["send_message",{{"content":"{c}"}}]"#))
+            .collect::<Vec<_>>()
+            .join("\u{1e}");
+        let r = alice.post_raw(&url, Some("text/plain;charset=UTF-8"), body.into_bytes()).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let deadline = tokio::time::Instant::now() + WAIT;
+        let mut stored = Vec::new();
+        while stored.len() < sent.len() && tokio::time::Instant::now() < deadline {
+            stored = contents(&history(&alice).await);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(stored, sent, "stored in the order of the POST");
+    }
+}
+
+// ---------------------------------------------------------------- event names
+
+on_both_backends! {
+    /// An event name that carries a JSON escape is a valid name: unknown ones
+    /// are ignored like any unknown event (the connection stays), and an
+    /// escaped spelling of a known name is that event.
+    async fn event_names_with_json_escapes_do_not_close_the_connection(backend) {
+        let server = TestServer::start(backend).await;
+        let alice = server.user("alice").await;
+        let mut a = alice.socket().await;
+        for frame in [
+            r#"42["caf\u00e9",{}]"#,
+            r#"42["a\"b",{}]"#,
+            r#"42["nope\n",{}]"#,
+            r#"421["\ud83d\ude00",{}]"#,
+            "42[\"café\",{}]",
+        ] {
+            a.send_text(frame);
+        }
+        let ack = a.send_message(json!({"content": "still here"})).await;
+        assert_eq!(ack["success"], true, "{ack}");
+        assert!(a.wait_until_disconnected(QUIET).await.is_none(), "the connection stays open");
+
+        a.send_text(r#"427["send\u005fmessage",{"content":"escaped name"}]"#);
+        let ack = a.ack(7).await;
+        assert_eq!(ack["success"], true, "{ack}");
+        assert_eq!(contents(&history(&alice).await), ["still here", "escaped name"]);
+    }
+}
