@@ -43,10 +43,12 @@ pub fn parse_page(params: &HashMap<String, String>) -> AppResult<Page> {
         Some(n) if n < 1 => return Err(AppError::bad_request("limit 必须大于 0")),
         Some(n) => n.min(MAX_PAGE),
     };
-    match (
-        whole_number(params, "before_id")?,
-        whole_number(params, "after_id")?,
-    ) {
+    // Ids are never negative; 0 stays valid (after_id=0 is "from the start").
+    let id = |name| match whole_number(params, name)? {
+        Some(n) if n < 0 => Err(AppError::bad_request(format!("{name} 不能为负数"))),
+        other => Ok(other),
+    };
+    match (id("before_id")?, id("after_id")?) {
         (Some(_), Some(_)) => Err(AppError::bad_request("before_id 和 after_id 不能同时使用")),
         (Some(id), None) => Ok(Page::Before { id, limit }),
         (None, Some(id)) => Ok(Page::After { id, limit }),
@@ -139,6 +141,14 @@ mod tests {
             parse_page(&q(&[("after_id", "7")])).unwrap(),
             Page::After { id: 7, limit: 50 }
         );
+        assert_eq!(
+            parse_page(&q(&[("after_id", "0")])).unwrap(),
+            Page::After { id: 0, limit: 50 }
+        );
+        assert_eq!(
+            parse_page(&q(&[("before_id", "0")])).unwrap(),
+            Page::Before { id: 0, limit: 50 }
+        );
     }
 
     #[test]
@@ -151,6 +161,8 @@ mod tests {
             &[("limit", "")],
             &[("before_id", "x")],
             &[("after_id", "1e3")],
+            &[("before_id", "-1")],
+            &[("after_id", "-1")],
         ] {
             assert!(parse_page(&q(bad)).is_err(), "{bad:?}");
         }
