@@ -260,6 +260,7 @@ fn assemble<A: Adapter>(
 
     let uploaded_images = Router::<HttpState>::new()
         .nest_service("/uploads", ServeDir::new(state.uploads.dir()))
+        .layer(from_fn(uploads::only_upload_names))
         .layer(SetResponseHeaderLayer::overriding(
             X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

@@ -34,9 +34,21 @@ pub enum AppError {
     /// The database (or another backing service) is unreachable right now.
     #[error("服务暂时不可用，请稍后再试")]
     Unavailable,
+    /// Writing a file failed: 507 when the disk is full, 500 otherwise. The
+    /// cause is logged; the client gets a sentence.
+    #[error("{}", if is_disk_full(.0) { "服务器存储空间不足" } else { "服务器内部错误" })]
+    Storage(#[source] std::io::Error),
     /// Anything else: logged in full, shown to the user as a plain sentence.
     #[error("服务器内部错误")]
     Internal(String),
+}
+
+/// ENOSPC or EDQUOT: no room left (for anyone, or for this user's quota).
+pub fn is_disk_full(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    )
 }
 
 impl AppError {
@@ -50,7 +62,8 @@ impl AppError {
             AppError::LockedOut(_) | AppError::Flooding => StatusCode::TOO_MANY_REQUESTS,
             AppError::Timeout => StatusCode::REQUEST_TIMEOUT,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Storage(e) if is_disk_full(e) => StatusCode::INSUFFICIENT_STORAGE,
+            AppError::Storage(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -95,8 +108,10 @@ impl From<DomainError> for AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        if let AppError::Internal(detail) = &self {
-            tracing::error!(error = %detail, "request failed");
+        match &self {
+            AppError::Internal(detail) => tracing::error!(error = %detail, "request failed"),
+            AppError::Storage(e) => tracing::error!(error = %e, "writing a file failed"),
+            _ => {}
         }
         (self.status(), Json(self.body())).into_response()
     }

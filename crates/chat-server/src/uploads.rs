@@ -9,6 +9,7 @@ use axum::extract::{Request, State};
 use axum::http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::request::Parts;
 use axum::http::HeaderValue;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
@@ -106,8 +107,9 @@ impl Uploads {
             .is_ok_and(|m| m.is_file())
     }
 
-    /// Streams the `file` field of a multipart body into the folder.
-    async fn store(&self, content_type: &str, body: &mut BodyDataStream) -> AppResult<String> {
+    /// Streams the `file` field of a multipart body into the folder; the
+    /// stored name once every byte is on disk.
+    pub async fn store(&self, content_type: &str, body: &mut BodyDataStream) -> AppResult<String> {
         let boundary = multer::parse_boundary(content_type)
             .map_err(|_| AppError::bad_request("请使用 multipart/form-data 上传文件"))?;
         let limits = multer::Constraints::new().size_limit(
@@ -144,20 +146,23 @@ impl Uploads {
             .ok_or_else(|| AppError::bad_request("只支持 PNG、JPEG、GIF、WebP 格式的图片"))?;
         let name = format!("{}.{}", uuid::Uuid::new_v4().simple(), kind.extension());
         let partial = self.dir.join(format!(".{name}.part"));
+        // Every write's error counts: tokio's File reports a failed write on
+        // the next operation, so flush before sync_all (which would drop it).
         let result = async {
             let mut file = tokio::fs::File::create(&partial)
                 .await
-                .map_err(AppError::internal)?;
+                .map_err(AppError::Storage)?;
             for chunk in chunks {
-                file.write_all(&chunk).await.map_err(AppError::internal)?;
+                file.write_all(&chunk).await.map_err(AppError::Storage)?;
             }
             while let Some(chunk) = field.chunk().await.map_err(|e| self.multipart_error(e))? {
-                file.write_all(&chunk).await.map_err(AppError::internal)?;
+                file.write_all(&chunk).await.map_err(AppError::Storage)?;
             }
-            file.sync_all().await.map_err(AppError::internal)?;
+            file.flush().await.map_err(AppError::Storage)?;
+            file.sync_all().await.map_err(AppError::Storage)?;
             tokio::fs::rename(&partial, self.dir.join(&name))
                 .await
-                .map_err(AppError::internal)
+                .map_err(AppError::Storage)
         }
         .await;
         if result.is_err() {
@@ -173,6 +178,18 @@ impl Uploads {
             }
             other => AppError::bad_request(format!("上传数据格式错误: {other}")),
         }
+    }
+}
+
+/// In front of `GET /uploads/<name>`: a name this server could not have
+/// issued is 404 before the file system is asked (a name past 255 bytes
+/// made the file system's "name too long" a 500).
+pub async fn only_upload_names(request: Request, next: Next) -> Response {
+    let name = request.uri().path().strip_prefix(URL_PREFIX).unwrap_or("");
+    if is_safe_name(name) {
+        next.run(request).await
+    } else {
+        AppError::NotFound("文件不存在").into_response()
     }
 }
 

@@ -463,10 +463,16 @@ on_both_backends! {
         for q in [
             "limit=0", "limit=-1", "limit=abc", "limit=1.5", "limit=", "limit=1e2",
             "before_id=x", "before_id=2.0", "after_id=one", "after_id=1.5", "after_id=",
+            // Ids are never negative (Flask answers 400 too); 0 stays valid.
+            "before_id=-1", "after_id=-1", "after_id=-9223372036854775808",
         ] {
             let r = alice.get(&format!("/api/messages?{q}")).await;
             assert_eq!(r.status, StatusCode::BAD_REQUEST, "{q}: {}", r.text);
             assert_error_shape(&r.json);
+        }
+        for q in ["after_id=0", "before_id=0"] {
+            let r = alice.get(&format!("/api/messages?{q}")).await;
+            assert_eq!(r.status, StatusCode::OK, "{q}: {}", r.text);
         }
     }
 }
@@ -634,6 +640,13 @@ on_both_backends! {
             "/uploads//../secret.txt",
             "/uploads/../web/hello.txt",
             "/uploads/%2e%2e/%2e%2e/etc/passwd",
+            // Names this server could not have issued never reach the file
+            // system (a name past 255 bytes made it answer 500).
+            format!("/uploads/{}", "a".repeat(256)).as_str(),
+            format!("/uploads/{}.png", "a".repeat(4000)).as_str(),
+            "/uploads/%00.png",
+            "/uploads/名字.png",
+            "/uploads/.hidden.png",
         ] {
             let (status, _, body) = raw_get(server.addr, path).await;
             let body = String::from_utf8_lossy(&body);
