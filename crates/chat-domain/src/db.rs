@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::r2d2::{CustomizeConnection, ManageConnection, Pool, PooledConnection, R2D2Connection};
 use diesel::{Connection, RunQueryDsl};
 use diesel::{PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
@@ -21,7 +21,7 @@ pub enum DbConnection {
     Pg(PgConnection),
 }
 
-pub type PooledConn = PooledConnection<ConnectionManager<DbConnection>>;
+pub type PooledConn = PooledConnection<DbManager>;
 
 /// Histogram (seconds) of the wait for a pooled connection in [`Database::run`].
 pub const POOL_WAIT_METRIC: &str = "chat_db_pool_wait_seconds";
@@ -71,6 +71,62 @@ impl DatabaseUrl {
     }
 }
 
+/// Opens connections of the one backend the URL names. (Diesel's own manager
+/// for a `MultiConnection` tries every backend in turn and, when all fail,
+/// reports only "Invalid connection url for multiconnection", hiding the
+/// refused host and port.)
+#[derive(Debug)]
+pub struct DbManager {
+    url: DatabaseUrl,
+}
+
+impl DbManager {
+    pub fn new(url: DatabaseUrl) -> Self {
+        let url = match url.backend {
+            Backend::Postgres => DatabaseUrl {
+                target: with_connect_timeout(&url.target),
+                ..url
+            },
+            Backend::Sqlite => url,
+        };
+        Self { url }
+    }
+}
+
+/// libpq waits for an unreachable host as long as the OS does (minutes):
+/// bound it unless the URL says otherwise.
+fn with_connect_timeout(url: &str) -> String {
+    if url.contains("connect_timeout=") {
+        return url.to_owned();
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}connect_timeout={PG_CONNECT_TIMEOUT_S}")
+}
+
+/// Seconds libpq waits for a PostgreSQL server to answer a new connection.
+const PG_CONNECT_TIMEOUT_S: u32 = 3;
+
+impl ManageConnection for DbManager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> std::result::Result<DbConnection, Self::Error> {
+        let conn = match self.url.backend {
+            Backend::Sqlite => SqliteConnection::establish(&self.url.target).map(DbConnection::Sqlite),
+            Backend::Postgres => PgConnection::establish(&self.url.target).map(DbConnection::Pg),
+        };
+        conn.map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> std::result::Result<(), Self::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        std::thread::panicking() || conn.is_broken()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct DbOptions {
     /// Connections in the pool.
@@ -85,7 +141,9 @@ impl Default for DbOptions {
     fn default() -> Self {
         Self {
             pool_size: 8,
-            connect_timeout: Duration::from_secs(5),
+            // A send waits for a connection at most this long before it is
+            // refused (PROTOCOL: answered within 6 s when the database is away).
+            connect_timeout: Duration::from_secs(3),
             busy_timeout: Duration::from_secs(10),
         }
     }
@@ -116,7 +174,7 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
 /// through [`Database::run`], which moves the work off the async workers.
 #[derive(Clone)]
 pub struct Database {
-    pool: Pool<ConnectionManager<DbConnection>>,
+    pool: Pool<DbManager>,
     backend: Backend,
 }
 
@@ -137,7 +195,8 @@ impl Database {
         if url.backend == Backend::Sqlite {
             check_sqlite_parent(&url.target)?;
         }
-        let manager = ConnectionManager::<DbConnection>::new(&url.target);
+        let target = url.target.clone();
+        let manager = DbManager::new(url.clone());
         let pool = Pool::builder()
             .max_size(options.pool_size.max(1))
             .min_idle(Some(1))
@@ -146,7 +205,7 @@ impl Database {
                 busy_timeout_ms: options.busy_timeout.as_millis(),
             }))
             .build(manager)
-            .map_err(|e| DomainError::Open(format!("{}: {e}", redact(&url.target))))?;
+            .map_err(|e| DomainError::Open(format!("{}: {e}", redact(&target))))?;
         let db = Self {
             pool,
             backend: url.backend,
@@ -184,6 +243,20 @@ impl Database {
             f(&mut conn)
         })
         .await?
+    }
+
+    /// A write that commits (a counter in `write_probe`), for health checks:
+    /// only a commit reaches the disk, so a database that can still be read
+    /// but no longer written (disk full, file made read-only) fails here.
+    pub async fn probe_write(&self) -> Result<()> {
+        self.run(|conn| {
+            conn.batch_execute(
+                "INSERT INTO write_probe (id, n) VALUES (1, 1) \
+                 ON CONFLICT (id) DO UPDATE SET n = write_probe.n + 1",
+            )?;
+            Ok(())
+        })
+        .await
     }
 
     /// A trivial round trip, for health checks.

@@ -41,15 +41,25 @@ impl DomainError {
     /// True when the database could not be reached at all (as opposed to a
     /// query that failed), so callers can say "try again later".
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, DomainError::Pool(_) | DomainError::Open(_))
-            || matches!(
-                self,
-                DomainError::Query(diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::ClosedConnection
-                        | diesel::result::DatabaseErrorKind::UnableToSendCommand,
-                    _
-                ))
-            )
+        use diesel::result::{DatabaseErrorKind as Kind, Error as Diesel};
+        match self {
+            DomainError::Pool(_) | DomainError::Open(_) => true,
+            DomainError::Query(Diesel::DatabaseError(
+                Kind::ClosedConnection | Kind::UnableToSendCommand,
+                _,
+            )) => true,
+            // SQLite reports a disk it cannot write by message only.
+            DomainError::Query(Diesel::DatabaseError(Kind::Unknown, info)) => {
+                const CANNOT_WRITE: [&str; 4] = [
+                    "database or disk is full",
+                    "disk I/O error",
+                    "attempt to write a readonly database",
+                    "unable to open database file",
+                ];
+                CANNOT_WRITE.iter().any(|m| info.message().contains(m))
+            }
+            _ => false,
+        }
     }
 }
 

@@ -38,6 +38,7 @@ use crate::messages::{
     writer::{Delivery, LocalDelivery, MessageWriter, WriterTask},
 };
 use crate::origin::{self, AllowedOrigins};
+use crate::health::WriteHealth;
 use crate::presence::{Announcer, MemoryPresence, Pace, Presence};
 use crate::socket::SocketServer;
 use crate::state::{AppState, HttpState, Shared};
@@ -152,6 +153,7 @@ pub async fn build(config: Config) -> Result<App, StartError> {
         lockout,
         writer,
         cluster: cluster.clone(),
+        write_health: WriteHealth::default(),
     }));
 
     let builder = SocketIo::builder()
@@ -216,6 +218,7 @@ fn assemble<A: Adapter>(
 ) -> App {
     let config = &state.config;
     writer_task.spawn(delivery);
+    state.write_health.spawn_probe(state.db.clone());
     state
         .announcer
         .spawn(state.presence.clone(), io.clone(), announce_pace());

@@ -8,6 +8,7 @@ use chat_domain::{Accounts, Database, DbSessionStore};
 use chrono::NaiveDateTime;
 
 use crate::cluster::Cluster;
+use crate::health::WriteHealth;
 use crate::config::Config;
 use crate::limits::{FloodLimiter, LoginLockout};
 use crate::messages::writer::MessageWriter;
@@ -29,6 +30,8 @@ pub struct Shared {
     pub writer: MessageWriter,
     /// This node's Redis connections, when it is part of a cluster.
     pub cluster: Option<Cluster>,
+    /// Whether the database still takes writes (the health check's probe).
+    pub write_health: WriteHealth,
 }
 
 #[derive(Clone)]

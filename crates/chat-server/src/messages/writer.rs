@@ -118,8 +118,15 @@ impl WriterTask {
                         }
                     }
                     Err(e) => {
-                        tracing::error!(error = %e, count = batch.len(), "storing messages failed");
                         let unavailable = e.is_unavailable();
+                        // The database is away: what queued up meanwhile is
+                        // refused now rather than after another wait of its own.
+                        if unavailable {
+                            while let Ok(pending) = self.rx.try_recv() {
+                                batch.push(pending);
+                            }
+                        }
+                        tracing::error!(error = %e, count = batch.len(), "storing messages failed");
                         for pending in batch.drain(..) {
                             let err = if unavailable {
                                 AppError::Unavailable
