@@ -256,6 +256,7 @@ fn assemble<A: Adapter>(
         .route("/api/current_user", get(auth::current_user))
         .route("/api/messages", get(messages::history))
         .route("/api/upload", post(uploads::upload))
+        .route("/api/settings", get(uploads::settings))
         .route("/api/", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))
         .layer(auth_layer)

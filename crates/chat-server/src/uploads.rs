@@ -193,6 +193,14 @@ pub async fn only_upload_names(request: Request, next: Next) -> Response {
     }
 }
 
+/// `GET /api/settings`: what the page needs to know before it uploads.
+pub async fn settings(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(json!({
+        "success": true,
+        "max_upload_bytes": state.uploads.max_bytes(),
+    }))
+}
+
 /// `POST /api/upload`
 pub async fn upload(
     State(state): State<AppState>,

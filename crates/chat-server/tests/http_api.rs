@@ -656,6 +656,16 @@ on_both_backends! {
     }
 }
 
+on_both_backends! {
+    /// `GET /api/settings`: the upload limit the page shows, from `--max-upload-mb`.
+    async fn settings_tell_the_page_the_upload_limit(backend) {
+        let server = TestServer::start_with(backend, &["--max-upload-mb", "3"]).await;
+        let r = server.client().get("/api/settings").await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(r.json, json!({"success": true, "max_upload_bytes": 3 * 1024 * 1024}));
+    }
+}
+
 // ---------------------------------------------------------------- the page
 
 on_both_backends! {
