@@ -205,7 +205,18 @@ impl<A: Adapter> Namespace<A> {
         match packet {
             PacketData::Connect(_) => unreachable!("connect packets should be handled before"),
             PacketData::ConnectError(_) => Err(Error::InvalidPacketType),
-            packet => self.get_socket(sid)?.recv(packet),
+            // A packet for a namespace this connection is not (or no longer)
+            // connected to is ignored, as Flask-SocketIO and python-socketio
+            // do: closing the whole Engine.IO connection over it would also
+            // drop the namespaces the client is connected to.
+            packet => match self.get_socket(sid) {
+                Ok(socket) => socket.recv(packet),
+                Err(_) => {
+                    #[cfg(feature = "tracing")]
+                    tracing::debug!(?sid, ns = ?self.path, "packet for a namespace the socket is not connected to: ignored");
+                    Ok(())
+                }
+            },
         }
     }
 
@@ -501,6 +512,22 @@ mod tests {
 
         assert!(ns.clone().connect(sid, esocket, None).await.is_err());
         assert!(ns.adapter.get_local().socket_rooms(sid).is_empty());
+    }
+
+    #[tokio::test]
+    async fn packets_for_a_namespace_not_connected_are_ignored() {
+        let ns = Namespace::<LocalAdapter>::new(
+            Str::from("/"),
+            async || (),
+            &(),
+            &SocketIoConfig::default(),
+        );
+        let stranger = Sid::new();
+        let event = PacketData::Event(Value::Str(r#"["x",{}]"#.into(), None), None);
+        assert!(ns.recv(stranger, event).is_ok());
+        let ack = PacketData::EventAck(Value::Str("[1]".into(), None), 1);
+        assert!(ns.recv(stranger, ack).is_ok());
+        assert!(ns.recv(stranger, PacketData::Disconnect).is_ok());
     }
 
     /// Create a namespace counting the calls of its middleware.
