@@ -49,12 +49,31 @@ pub async fn socket_io_client(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
+/// Longest file name the file system takes, in bytes.
+const NAME_MAX: usize = 255;
+
+/// A path segment longer than any file name names no file: it gets the
+/// catch-all's index.html without the file system being asked (which
+/// answered "File name too long", a 500).
+async fn overlong_names_are_no_files(mut request: Request, next: Next) -> Response {
+    let overlong = request.uri().path().split('/').any(|segment| {
+        // Each %XX stands for one byte.
+        segment.len().saturating_sub(2 * segment.matches('%').count()) > NAME_MAX
+    });
+    if overlong {
+        *request.uri_mut() = axum::http::Uri::from_static("/");
+    }
+    next.run(request).await
+}
+
 /// The page's routes: the folder when there is one, the built-in copy otherwise.
 pub fn page<S: Clone + Send + Sync + 'static>(web_dir: &Path) -> Router<S> {
     if web_dir.join("index.html").is_file() {
         tracing::info!(web_dir = %web_dir.display(), "serving the page from the web folder");
         let index = ServeFile::new(web_dir.join("index.html"));
-        Router::new().fallback_service(ServeDir::new(web_dir).fallback(index))
+        Router::new()
+            .fallback_service(ServeDir::new(web_dir).fallback(index))
+            .layer(axum::middleware::from_fn(overlong_names_are_no_files))
     } else {
         tracing::info!(web_dir = %web_dir.display(), "web folder missing: serving the built-in page");
         Router::new()

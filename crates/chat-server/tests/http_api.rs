@@ -679,6 +679,19 @@ on_both_backends! {
         assert_eq!(root.text, INDEX_HTML);
         assert!(root.header("content-type").unwrap().starts_with("text/html"));
 
+        // A segment no file name can be as long as: index.html, never the
+        // file system's "name too long" (a 500).
+        for path in [
+            format!("/{}", "a".repeat(257)),
+            format!("/{}", "%41".repeat(256)),
+            format!("/index.html/{}", "b".repeat(300)),
+            format!("/x/{}", "c".repeat(9000)),
+        ] {
+            let r = c.get(&path).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", &path[..20]);
+            assert_eq!(r.text, INDEX_HTML);
+        }
+
         let file = c.get("/hello.txt").await;
         assert_eq!(file.status, StatusCode::OK);
         assert_eq!(file.text, HELLO_TXT);
