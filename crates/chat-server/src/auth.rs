@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use axum_login::{AuthUser, AuthnBackend, UserId};
 use chat_domain::{Accounts, DomainError, PublicUser, User};
-use serde_json::{json, Value};
+use crate::protocol::{Done, Success, UserBody};
 use tower_sessions::Session;
 
 use crate::error::{AppError, AppResult};
@@ -98,8 +98,11 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
     }
 }
 
-fn user_body(user: &User) -> Value {
-    json!({ "success": true, "user": PublicUser::from(user) })
+fn user_body(user: &User) -> Json<UserBody> {
+    Json(UserBody {
+        success: Success,
+        user: PublicUser::from(user),
+    })
 }
 
 /// Logs the user in on this request's session: a fresh session id (no
@@ -124,12 +127,12 @@ pub async fn register(
     mut auth: AuthSession,
     session: Session,
     body: JsonObject,
-) -> AppResult<(StatusCode, Json<Value>)> {
+) -> AppResult<(StatusCode, Json<UserBody>)> {
     let (username, password) = (body.string("username")?, body.string("password")?);
     let user = state.accounts.register(username, password).await?;
     tracing::info!(user_id = user.id, username = %user.username, "registered");
     start_session(&mut auth, &session, &user).await?;
-    Ok((StatusCode::CREATED, Json(user_body(&user))))
+    Ok((StatusCode::CREATED, user_body(&user)))
 }
 
 /// The client's address: the peer's, or behind a trusted proxy the one it reports.
@@ -156,7 +159,7 @@ pub async fn login(
     mut auth: AuthSession,
     session: Session,
     body: JsonObject,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<UserBody>> {
     let (username, password) = (body.string("username")?, body.string("password")?);
     // Failures are counted per name and address: guessing is slowed down
     // without letting anyone lock a user out from elsewhere.
@@ -187,7 +190,7 @@ pub async fn login(
     metrics::counter!(telemetry::LOGINS, "result" => "success").increment(1);
     start_session(&mut auth, &session, &user).await?;
     tracing::info!(user_id = user.id, "logged in");
-    Ok(Json(user_body(&user)))
+    Ok(user_body(&user))
 }
 
 /// `POST /api/logout`: the session is destroyed and its sockets disconnected.
@@ -195,18 +198,18 @@ pub async fn logout(
     State(sockets): State<Arc<dyn SocketServer>>,
     mut auth: AuthSession,
     session: Session,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<Done>> {
     let id = session.id();
     auth.logout().await.map_err(auth_error)?;
     if let Some(id) = id {
         sockets.disconnect_session(&id.to_string()).await;
     }
-    Ok(Json(json!({ "success": true })))
+    Ok(Json(Done { success: Success }))
 }
 
 /// `GET /api/current_user`
-pub async fn current_user(CurrentUser(user): CurrentUser) -> Json<Value> {
-    Json(user_body(&user))
+pub async fn current_user(CurrentUser(user): CurrentUser) -> Json<UserBody> {
+    user_body(&user)
 }
 
 #[cfg(test)]

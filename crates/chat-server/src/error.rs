@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chat_domain::DomainError;
-use serde_json::json;
+use crate::protocol::Failure;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -87,8 +87,8 @@ impl AppError {
     }
 
     /// The protocol's failure object, for acknowledgements and HTTP bodies.
-    pub fn body(&self) -> serde_json::Value {
-        json!({ "success": false, "error": self.to_string() })
+    pub fn body(&self) -> Failure {
+        Failure::new(self.to_string())
     }
 }
 

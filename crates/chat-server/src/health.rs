@@ -10,9 +10,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chat_domain::Database;
-use serde_json::{json, Map, Value};
 use tokio::time::Instant;
 
+use crate::protocol::Health;
 use crate::state::AppState;
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
@@ -67,8 +67,7 @@ impl WriteHealth {
     }
 }
 
-pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    let mut report = Map::new();
+pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     let mut healthy = true;
     let database = match tokio::time::timeout(CHECK_TIMEOUT, state.db.ping()).await {
         Ok(Ok(())) => state
@@ -79,18 +78,23 @@ pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>)
         Err(_) => "timed out".to_owned(),
     };
     healthy &= database == "ok";
-    report.insert("database".into(), database.into());
+    let (mut redis, mut node) = (None, None);
     if let Some(cluster) = &state.cluster {
-        let redis = match tokio::time::timeout(CHECK_TIMEOUT, cluster.ping()).await {
+        let answer = match tokio::time::timeout(CHECK_TIMEOUT, cluster.ping()).await {
             Ok(Ok(())) => "ok".to_owned(),
             Ok(Err(e)) => e,
             Err(_) => "Redis timed out".to_owned(),
         };
-        healthy &= redis == "ok";
-        report.insert("redis".into(), redis.into());
-        report.insert("node".into(), cluster.node_id.to_string().into());
+        healthy &= answer == "ok";
+        redis = Some(answer);
+        node = Some(cluster.node_id.to_string());
     }
-    report.insert("status".into(), json!(if healthy { "ok" } else { "error" }));
+    let report = Health {
+        database,
+        node,
+        redis,
+        status: if healthy { "ok" } else { "error" },
+    };
     if !healthy {
         tracing::warn!(report = ?report, "health check failed");
     }
@@ -99,5 +103,5 @@ pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>)
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (status, Json(Value::Object(report)))
+    (status, Json(report))
 }

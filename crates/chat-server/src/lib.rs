@@ -13,6 +13,7 @@ pub mod logging;
 pub mod messages;
 pub mod origin;
 pub mod presence;
+pub mod protocol;
 pub mod socket;
 pub mod state;
 pub mod static_files;

@@ -7,18 +7,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde::Serialize;
+pub use crate::protocol::OnlineUsers;
+use crate::protocol::Event;
 use socketioxide::adapter::Adapter;
 use socketioxide::SocketIo;
 use tokio::sync::Notify;
-
-/// The `online_users` event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct OnlineUsers {
-    pub count: usize,
-    /// Sorted usernames.
-    pub users: Vec<String>,
-}
 
 #[derive(Debug, thiserror::Error)]
 #[error("presence store unavailable: {0}")]
@@ -116,7 +109,7 @@ impl Announcer {
                         continue;
                     }
                 };
-                crate::socket::broadcast(&io, "online_users", &online).await;
+                crate::socket::broadcast(&io, Event::OnlineUsers, &online).await;
                 if let Some(pause) = pace.pause(online.count) {
                     tokio::time::sleep(pause).await;
                 }

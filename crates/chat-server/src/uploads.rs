@@ -12,11 +12,11 @@ use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
 use tokio::io::AsyncWriteExt;
 
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
+use crate::protocol::{Settings, Success, Uploaded};
 use crate::state::AppState;
 
 pub const URL_PREFIX: &str = "/uploads/";
@@ -194,11 +194,11 @@ pub async fn only_upload_names(request: Request, next: Next) -> Response {
 }
 
 /// `GET /api/settings`: what the page needs to know before it uploads.
-pub async fn settings(State(state): State<AppState>) -> Json<serde_json::Value> {
-    Json(json!({
-        "success": true,
-        "max_upload_bytes": state.uploads.max_bytes(),
-    }))
+pub async fn settings(State(state): State<AppState>) -> Json<Settings> {
+    Json(Settings {
+        success: Success,
+        max_upload_bytes: state.uploads.max_bytes(),
+    })
 }
 
 /// `POST /api/upload`
@@ -210,11 +210,11 @@ pub async fn upload(
     let (parts, body) = request.into_parts();
     let mut body = body.into_data_stream();
     match receive(&state, user, &parts, &mut body).await {
-        Ok(name) => Json(json!({
-            "success": true,
-            "url": format!("{URL_PREFIX}{name}"),
-            "filename": name,
-        }))
+        Ok(name) => Json(Uploaded {
+            success: Success,
+            url: format!("{URL_PREFIX}{name}"),
+            filename: name,
+        })
         .into_response(),
         Err(e) => {
             crate::body::drain(&mut body).await;

@@ -28,6 +28,7 @@ use tokio::sync::mpsc;
 
 use super::Cluster;
 use crate::messages::writer::Delivery;
+use crate::protocol::Event;
 use crate::socket::broadcast_local;
 use crate::state::AppState;
 
@@ -133,7 +134,7 @@ impl<A: Adapter> Delivery for ClusterDelivery<A> {
             }
             for message in &stored {
                 self.fanout.lock().fallback.insert(message.id);
-                broadcast_local(&self.io, "new_message", message).await;
+                broadcast_local(&self.io, Event::NewMessage, message).await;
             }
         }
         Ok(stored)
@@ -207,7 +208,7 @@ pub async fn spawn_subscriber<A: Adapter>(
                     }
                     if fanout.claim(id) {
                         match RawValue::from_string(text) {
-                            Ok(raw) => broadcast_local(&io, "new_message", &raw).await,
+                            Ok(raw) => broadcast_local(&io, Event::NewMessage, &raw).await,
                             Err(e) => {
                                 tracing::warn!(error = %e, "unreadable message on the message channel")
                             }
@@ -272,7 +273,7 @@ async fn replay<A: Adapter>(
                 return;
             }
             if fanout.claim(message.id) {
-                broadcast_local(io, "new_message", message).await;
+                broadcast_local(io, Event::NewMessage, message).await;
             }
         }
         if missed.is_empty() || !full {

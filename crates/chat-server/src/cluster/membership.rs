@@ -12,6 +12,7 @@ use socketioxide::SocketIo;
 
 use super::presence::{alive_key, RedisPresence, NODES};
 use super::Cluster;
+use crate::protocol::Event;
 use crate::socket::announce;
 use crate::state::AppState;
 
@@ -66,10 +67,10 @@ async fn resync<A: Adapter>(presence: &RedisPresence, state: &AppState, io: &Soc
     match presence.resync().await {
         Ok(changed) => {
             for name in &changed.came {
-                announce(state, io, "user_joined", name, changed.online).await;
+                announce(state, io, Event::UserJoined, name, changed.online).await;
             }
             for name in &changed.left {
-                announce(state, io, "user_left", name, changed.online).await;
+                announce(state, io, Event::UserLeft, name, changed.online).await;
             }
             state.announcer.changed();
         }
@@ -108,7 +109,7 @@ async fn reap_dead_nodes<A: Adapter>(
                     "node stopped answering: its sockets are counted out"
                 );
                 for name in &left {
-                    announce(state, io, "user_left", name, online).await;
+                    announce(state, io, Event::UserLeft, name, online).await;
                 }
                 state.announcer.changed();
             }

@@ -7,23 +7,17 @@ use std::collections::HashMap;
 
 use axum::extract::{Query, State};
 use axum::Json;
-use chat_domain::{messages, Message, MessageType, Page};
-use serde::Serialize;
+use chat_domain::{messages, MessageType, Page};
 
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
+use crate::protocol::{MessagesPage, Success};
 use crate::state::AppState;
 
 pub const DEFAULT_PAGE: i64 = 50;
 pub const MAX_PAGE: i64 = 200;
 /// PROTOCOL.md: content is at most 2000 characters (code points) after trimming.
 pub const MAX_CONTENT_CHARS: usize = 2000;
-
-#[derive(Serialize)]
-pub struct MessagesPage {
-    success: bool,
-    messages: Vec<Message>,
-}
 
 fn whole_number(params: &HashMap<String, String>, name: &str) -> AppResult<Option<i64>> {
     params
@@ -70,7 +64,7 @@ pub async fn history(
         .run(move |conn| messages::page(conn, page, since))
         .await?;
     Ok(Json(MessagesPage {
-        success: true,
+        success: Success,
         messages,
     }))
 }

@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use crate::error::{AppError, AppResult};
+use crate::protocol::Event;
 use crate::telemetry;
 
 /// Most messages committed in one transaction.
@@ -40,7 +41,7 @@ impl<A: Adapter> Delivery for LocalDelivery<A> {
             .run(move |conn| messages::insert_batch(conn, &batch))
             .await?;
         for message in &stored {
-            crate::socket::broadcast(&self.io, "new_message", message).await;
+            crate::socket::broadcast(&self.io, Event::NewMessage, message).await;
         }
         Ok(stored)
     }

@@ -3,15 +3,13 @@
 use socketioxide::adapter::Adapter;
 use socketioxide::SocketIo;
 
+use crate::protocol::Event;
 use crate::telemetry;
 
 /// The room every authenticated socket is in. Broadcasts go to it, so that a
 /// socket taken out of it (a slow reader being evicted) gets nothing more.
 pub const ROOM: &str = "chat";
 
-/// An event no client listens to, sent to find the sockets whose send queue
-/// is full (the send fails at once for them, and only for them).
-const PROBE: &str = "_probe";
 /// How long an evicted socket gets to take its disconnect packet.
 const EVICTION_TRIES: u32 = 100;
 const EVICTION_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
@@ -20,12 +18,12 @@ const EVICTION_RETRY: std::time::Duration = std::time::Duration::from_millis(100
 /// other nodes cannot be reached, this node's sockets are still served.
 pub async fn broadcast<A: Adapter, T: serde::Serialize + ?Sized>(
     io: &SocketIo<A>,
-    event: &'static str,
+    event: Event,
     data: &T,
 ) {
     match io.to(ROOM).emit(event, data).await {
         Err(socketioxide::BroadcastError::Adapter(e)) => {
-            tracing::warn!(event, error = %e, "cluster unreachable: broadcasting on this node only");
+            tracing::warn!(event = event.name(), error = %e, "cluster unreachable: broadcasting on this node only");
             broadcast_local(io, event, data).await;
         }
         other => settle(io, event, other),
@@ -35,7 +33,7 @@ pub async fn broadcast<A: Adapter, T: serde::Serialize + ?Sized>(
 /// Emits to this node's sockets of the room.
 pub async fn broadcast_local<A: Adapter, T: serde::Serialize + ?Sized>(
     io: &SocketIo<A>,
-    event: &'static str,
+    event: Event,
     data: &T,
 ) {
     let result = io.local().to(ROOM).emit(event, data).await;
@@ -48,7 +46,7 @@ pub async fn broadcast_local<A: Adapter, T: serde::Serialize + ?Sized>(
 /// instead of going on with a hole in its history.
 fn settle<A: Adapter>(
     io: &SocketIo<A>,
-    event: &'static str,
+    event: Event,
     result: Result<(), socketioxide::BroadcastError>,
 ) {
     match result {
@@ -61,21 +59,21 @@ fn settle<A: Adapter>(
             if full > 0 {
                 metrics::counter!(telemetry::BROADCAST_DROPS).increment(full as u64);
                 tracing::warn!(
-                    event,
+                    event = event.name(),
                     sockets = full,
                     "send queue full: evicting slow readers"
                 );
                 evict_slow_readers(io);
             }
         }
-        Err(e) => tracing::warn!(event, error = %e, "broadcast failed"),
+        Err(e) => tracing::warn!(event = event.name(), error = %e, "broadcast failed"),
     }
 }
 
 fn evict_slow_readers<A: Adapter>(io: &SocketIo<A>) {
     for socket in io.local().to(ROOM).sockets() {
         let full = matches!(
-            socket.emit(PROBE, &()),
+            socket.emit(Event::Probe, &()),
             Err(socketioxide::SendError::Socket(
                 socketioxide::SocketError::InternalChannelFull
             ))

@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicU8, Ordering::SeqCst};
 use std::sync::Arc;
 
 use chat_domain::{MessageType, NewMessage};
-use serde_json::json;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, Extension, SocketRef, State, TryData};
 use socketioxide::handler::{ConnectHandler, FromMessageParts};
@@ -20,6 +19,7 @@ use crate::auth::SESSION_USER_KEY;
 use crate::error::AppError;
 use crate::messages::parse_draft;
 use crate::messages::writer::Stored;
+use crate::protocol::{ErrorEvent, Event, MessageAck, PresenceNotice, Success};
 use crate::state::AppState;
 use crate::telemetry;
 
@@ -140,7 +140,7 @@ async fn authenticate<A: Adapter>(
     s.extensions.insert(user);
     s.extensions.insert(PresenceState::default());
     s.extensions.insert(SocketOrder::default());
-    s.on("send_message", on_send_message::<A>);
+    s.on(Event::SendMessage.name(), on_send_message::<A>);
     s.on_disconnect(on_disconnect::<A>);
     Ok(())
 }
@@ -175,7 +175,7 @@ async fn on_connect<A: Adapter>(
             }
             match joined {
                 Some(online_count) => {
-                    announce(&state, &io, "user_joined", &user.username, online_count).await;
+                    announce(&state, &io, Event::UserJoined, &user.username, online_count).await;
                 }
                 None => send_online_users(&state, &s).await,
             }
@@ -190,7 +190,7 @@ async fn on_connect<A: Adapter>(
 async fn send_online_users<A: Adapter>(state: &AppState, s: &SocketRef<A>) {
     match state.presence.online().await {
         Ok(online) => {
-            let _ = s.emit("online_users", &online);
+            let _ = s.emit(Event::OnlineUsers, &online);
         }
         Err(e) => tracing::warn!(error = %e, "presence unavailable"),
     }
@@ -214,7 +214,7 @@ async fn on_disconnect<A: Adapter>(
 async fn leave<A: Adapter>(state: &AppState, io: &SocketIo<A>, user: &SocketUser) {
     match state.presence.disconnect(user.id).await {
         Ok(Some(online_count)) => {
-            announce(state, io, "user_left", &user.username, online_count).await;
+            announce(state, io, Event::UserLeft, &user.username, online_count).await;
         }
         Ok(None) => {}
         Err(e) => tracing::warn!(error = %e, "presence unavailable"),
@@ -225,15 +225,15 @@ async fn leave<A: Adapter>(state: &AppState, io: &SocketIo<A>, user: &SocketUser
 pub async fn announce<A: Adapter>(
     state: &AppState,
     io: &SocketIo<A>,
-    event: &'static str,
+    event: Event,
     username: &str,
     online_count: usize,
 ) {
-    let notice = json!({
-        "username": username,
-        "online_count": online_count,
-        "timestamp": chat_domain::timestamps::to_rfc3339(&chat_domain::timestamps::now()),
-    });
+    let notice = PresenceNotice {
+        username,
+        online_count,
+        timestamp: chat_domain::timestamps::to_rfc3339(&chat_domain::timestamps::now()),
+    };
     broadcast(io, event, &notice).await;
     metrics::gauge!(telemetry::USERS_ONLINE).set(online_count as f64);
     state.announcer.changed();
@@ -273,19 +273,27 @@ async fn on_send_message<A: Adapter>(
         Ok(stored) => stored.await,
         Err(e) => Err(e),
     };
-    let reply = match outcome {
-        Ok(message) => json!({ "success": true, "message": message }),
+    let sent = match outcome {
+        Ok(message) => ack.send(&MessageAck {
+            success: Success,
+            message: &message,
+        }),
         Err(e) => {
             tracing::debug!(user_id = user.id, error = %e, "message refused");
             metrics::counter!(telemetry::MESSAGES_REFUSED, "reason" => e.reason()).increment(1);
             if !wants_ack {
-                let _ = s.emit("error", &json!({ "message": e.to_string() }));
+                let _ = s.emit(
+                    Event::Error,
+                    &ErrorEvent {
+                        message: e.to_string(),
+                    },
+                );
                 return;
             }
-            e.body()
+            ack.send(&e.body())
         }
     };
-    if let Err(e) = ack.send(&reply) {
+    if let Err(e) = sent {
         tracing::debug!(error = %e, "acknowledgement not sent");
     }
 }
