@@ -1,7 +1,12 @@
 // Shared helpers of the end-to-end tests: Debian's Chromium through playwright-core,
 // users, waiting, and a real PNG made from scratch.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { accessSync, closeSync, constants as fsConstants, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
@@ -70,8 +75,9 @@ export async function waitText(locator, expected, msg, timeout) {
 }
 
 // Register a new user through the page's register form; ends in the room, connected.
-export async function registerViaUi(page, username, password = PASSWORD) {
-  await page.goto(CHAT_URL + '/');
+// `base` is the server (CHAT_URL unless the test started its own, see startServer).
+export async function registerViaUi(page, username, password = PASSWORD, base = CHAT_URL) {
+  await page.goto(base + '/');
   await page.locator('#login-form').waitFor({ state: 'visible' });
   await page.click('#show-register');
   await page.locator('#register-form').waitFor({ state: 'visible' });
@@ -99,10 +105,10 @@ export async function waitInRoom(page) {
 }
 
 // Register through the API on the context's cookie jar (no UI), then open the room.
-export async function registerViaApi(context, page, username, password = PASSWORD) {
-  const r = await context.request.post(CHAT_URL + '/api/register', { data: { username, password } });
+export async function registerViaApi(context, page, username, password = PASSWORD, base = CHAT_URL) {
+  const r = await context.request.post(base + '/api/register', { data: { username, password } });
   assert.equal(r.status(), 201, `register ${username}: ${await r.text()}`);
-  await page.goto(CHAT_URL + '/');
+  await page.goto(base + '/');
   await waitInRoom(page);
 }
 
@@ -201,4 +207,57 @@ export async function noHorizontalScroll(page) {
     const d = document.documentElement;
     return d.scrollWidth <= d.clientWidth && document.body.scrollWidth <= d.clientWidth;
   });
+}
+
+// ---- a server of the test's own, for flags the shared one was not started with ----
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const WEB_DIR = path.join(REPO_ROOT, 'web');
+export const SERVER_BIN = process.env.CHAT_SERVER_BIN || path.join(REPO_ROOT, 'target/debug/chat-server');
+
+// Why startServer cannot run here (no local binary), or null when it can.
+export function noServerBinary() {
+  try { accessSync(SERVER_BIN, fsConstants.X_OK); return null; } catch { return `no server binary at ${SERVER_BIN} (cargo build -p chat-server)`; }
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+// Start target/debug/chat-server (or $CHAT_SERVER_BIN) on a free port with a fresh
+// SQLite database, bcrypt cost 4 and the repository's web folder (unless `flags`
+// has its own --web-dir), as scripts/lib/common.sh does. Returns { url, log(), stop() }.
+export async function startServer(flags = []) {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(tmpdir(), 'chat-e2e-'));
+  const logFile = path.join(dir, 'server.log');
+  const out = openSync(logFile, 'w');
+  const args = ['--host', '127.0.0.1', '--port', String(port), '--upload-dir', path.join(dir, 'uploads'),
+    '--database-url', path.join(dir, 'chat_app.db'), '--bcrypt-cost', '4',
+    ...(flags.includes('--web-dir') ? [] : ['--web-dir', WEB_DIR]), ...flags];
+  const child = spawn(SERVER_BIN, args, { stdio: ['ignore', out, out] });
+  closeSync(out);
+  const killOnExit = () => child.kill('SIGTERM');   // if the test process ends without stop()
+  process.once('exit', killOnExit);
+  const url = `http://127.0.0.1:${port}`;
+  const log = () => readFileSync(logFile, 'utf8');
+  const stop = async () => {
+    process.removeListener('exit', killOnExit);
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const end = Date.now() + 60000;
+  for (;;) {
+    if (child.exitCode !== null) { const l = log(); await stop(); throw new Error(`chat-server ${args.join(' ')} exited: ${l}`); }
+    const ok = await fetch(url + '/healthz').then((r) => r.ok, () => false);
+    if (ok) return { url, log, stop };
+    if (Date.now() > end) { const l = log(); await stop(); throw new Error(`chat-server did not come up on ${url}: ${l}`); }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -12,14 +12,33 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 /// socket.io-client 4.8 from npm (scripts/vendor-socketio-client.sh refreshes it).
 const SOCKET_IO_JS: &str = include_str!("../../../web/vendor/socket.io.js");
 const SOCKET_IO_MIN_JS: &str = include_str!("../../../web/vendor/socket.io.min.js");
 
 const INDEX_HTML: &str = include_str!("../../../web/index.html");
-const APP_JS: &str = include_str!("../../../web/app.js");
 const STYLE_CSS: &str = include_str!("../../../web/style.css");
+
+/// The page's script: ES modules under web/js/, loaded by index.html
+/// (`<script type="module" src="/js/main.js">`) with no build step.
+const JS_MODULES: &[(&str, &str)] = &[
+    ("/js/api.js", include_str!("../../../web/js/api.js")),
+    ("/js/auth.js", include_str!("../../../web/js/auth.js")),
+    (
+        "/js/composer.js",
+        include_str!("../../../web/js/composer.js"),
+    ),
+    ("/js/dom.js", include_str!("../../../web/js/dom.js")),
+    ("/js/history.js", include_str!("../../../web/js/history.js")),
+    ("/js/main.js", include_str!("../../../web/js/main.js")),
+    ("/js/render.js", include_str!("../../../web/js/render.js")),
+    ("/js/session.js", include_str!("../../../web/js/session.js")),
+    ("/js/socket.js", include_str!("../../../web/js/socket.js")),
+    ("/js/state.js", include_str!("../../../web/js/state.js")),
+    ("/js/util.js", include_str!("../../../web/js/util.js")),
+];
 
 fn asset(body: &'static str, content_type: &'static str) -> Response {
     (
@@ -74,13 +93,23 @@ pub fn page<S: Clone + Send + Sync + 'static>(web_dir: &Path) -> Router<S> {
         Router::new()
             .fallback_service(ServeDir::new(web_dir).fallback(index))
             .layer(axum::middleware::from_fn(overlong_names_are_no_files))
+            // Revalidated on every load, so that after an upgrade no browser
+            // runs old modules beside new ones (ETag and Last-Modified keep
+            // the revalidation cheap).
+            .layer(SetResponseHeaderLayer::if_not_present(
+                CACHE_CONTROL,
+                HeaderValue::from_static("no-cache"),
+            ))
     } else {
         tracing::info!(web_dir = %web_dir.display(), "web folder missing: serving the built-in page");
-        Router::new()
-            .route(
-                "/app.js",
-                get(|| async { asset(APP_JS, "text/javascript; charset=utf-8") }),
-            )
+        let mut router = Router::new();
+        for &(path, body) in JS_MODULES {
+            router = router.route(
+                path,
+                get(move || async move { asset(body, "text/javascript; charset=utf-8") }),
+            );
+        }
+        router
             .route(
                 "/style.css",
                 get(|| async { asset(STYLE_CSS, "text/css; charset=utf-8") }),

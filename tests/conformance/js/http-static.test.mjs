@@ -50,7 +50,8 @@ describe("the web folder", () => {
   test("the page's own files are served with their content types", async () => {
     const types = { ".js": /javascript/, ".css": /^text\/css$/, ".html": /^text\/html$/ };
     for (const [file, type] of [
-      ["app.js", types[".js"]],
+      ["js/main.js", types[".js"]],
+      ["js/socket.js", types[".js"]],
       ["style.css", types[".css"]],
       ["index.html", types[".html"]],
     ]) {
