@@ -8,6 +8,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::header::X_CONTENT_TYPE_OPTIONS;
 use axum::http::{HeaderName, HeaderValue, Request};
 use axum::middleware::{from_fn, from_fn_with_state};
+use axum::handler::HandlerWithoutStateExt;
 use axum::routing::{any, get, post};
 use axum::Router;
 use axum_login::AuthManagerLayerBuilder;
@@ -249,6 +250,7 @@ fn assemble<A: Adapter>(
         AuthManagerLayerBuilder::new(AuthBackend::new(state.accounts.clone()), session_layer)
             .build();
     let api_not_found = || async { AppError::NotFound("接口不存在") };
+    let not_found = || async { AppError::NotFound("文件不存在") };
     let api = Router::<HttpState>::new()
         .route("/api/register", post(auth::register))
         .route("/api/login", post(auth::login))
@@ -259,11 +261,17 @@ fn assemble<A: Adapter>(
         .route("/api/settings", get(uploads::settings))
         .route("/api/", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))
+        // A known path with the wrong method is still an API answer: JSON.
+        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(auth_layer)
         .layer(DefaultBodyLimit::max(json::MAX_JSON_BYTES));
 
     let uploaded_images = Router::<HttpState>::new()
-        .nest_service("/uploads", ServeDir::new(state.uploads.dir()))
+        .nest_service(
+            "/uploads",
+            ServeDir::new(state.uploads.dir())
+                .fallback(not_found.clone().into_service()),
+        )
         .layer(from_fn(uploads::only_upload_names))
         .layer(SetResponseHeaderLayer::overriding(
             X_CONTENT_TYPE_OPTIONS,

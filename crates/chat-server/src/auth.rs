@@ -179,6 +179,7 @@ pub async fn login(
         password: password.to_owned(),
     };
     let Some(SessionUser(user)) = auth.authenticate(creds).await.map_err(auth_error)? else {
+        metrics::counter!(telemetry::LOGINS, "result" => "failure").increment(1);
         lockout
             .record_failure(&key)
             .await

@@ -19,6 +19,8 @@ pub enum AppError {
     BadCredentials,
     #[error("{0}")]
     NotFound(&'static str),
+    #[error("不支持的请求方法")]
+    MethodNotAllowed,
     #[error("用户名已存在")]
     UsernameTaken,
     #[error("文件大小不能超过 {0} MB")]
@@ -57,6 +59,7 @@ impl AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Unauthorized | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::UsernameTaken => StatusCode::CONFLICT,
             AppError::TooLarge(_) | AppError::BadRequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::LockedOut(_) | AppError::Flooding => StatusCode::TOO_MANY_REQUESTS,
