@@ -34,7 +34,7 @@ suite "cargo test" cargo test --workspace --locked
 suite "vendor socketioxide" env CARGO_TARGET_DIR="$ROOT/target/vendor" \
   cargo test --locked --manifest-path vendor/socketioxide/Cargo.toml --lib \
   --features "state extensions tracing __test_harness"
-for s in conformance e2e cleanup ops bench cluster; do
+for s in conformance e2e cleanup ops bench cluster reliability; do
   script="$ROOT/scripts/test-$s.sh"
   [ -x "$script" ] && suite "$s" "$script"
 done
