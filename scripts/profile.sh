@@ -56,13 +56,13 @@ start() {
   wait_http "http://127.0.0.1:$port/socket.io/?EIO=4&transport=polling" 30 || die "$1 did not start"
 }
 
-# finish FILE: the report ($DATA/head.txt, then the samples by owner) into
-# FILE and on standard output; the server is stopped.
+# finish FILE: the report ($DATA/head.txt, then the samples by owner:
+# `chat-bench perf-owners`) into FILE and on standard output; the server is stopped.
 finish() {
   {
     cat "$DATA/head.txt"
     perf report -i "$DATA/perf.data" --no-children --sort dso,sym --stdio 2>/dev/null |
-      python3 "$ROOT/scripts/lib/profile_owners.py"
+      target/release/chat-bench perf-owners
   } >"$1"
   cat "$1"
   kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; PID=
@@ -130,9 +130,10 @@ for server in "${SERVERS[@]}"; do
   {
     echo "# $server, 1,000 sockets, $k senders x $rate msg/s${STORMS:+, login storms at cost 12}; perf record -F 999 for ${SECONDS_RECORDED} s"
     grep -E "deliveries|send→receive|server " "$DATA/bench.txt"
-    [ -n "$STORMS" ] && python3 -c 'import json,sys
-runs=[json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
-print("  storms", len(runs), "runs:", ", ".join("%.1f logins/s" % r.get("logins_per_s", 0) for r in runs))' "$DATA/storms.json"
+    if [ -n "$STORMS" ]; then
+      rates=$(grep -o '"logins_per_s":[0-9.]*' "$DATA/storms.json" | cut -d: -f2 | LC_ALL=C xargs -r printf '%.1f logins/s, ')
+      echo "  storms $(grep -c '^{' "$DATA/storms.json") runs: ${rates%, }"
+    fi
   } >"$DATA/head.txt"
   finish "$BENCH_OUT/profile-$server-$LOAD${STORMS:+-storms}.txt"
 done

@@ -27,7 +27,20 @@ Only loopback targets are accepted unless --allow-remote is given."
 )]
 pub struct Cli {
     #[command(subcommand)]
-    pub mode: Mode,
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    #[command(flatten)]
+    Run(Mode),
+    /// Rewrite the tables of docs/BENCHMARKS.md (between its bench markers) from the
+    /// runs scripts/bench.sh recorded: one table per profile, the saturation
+    /// comparison with the bare server and the targets met or not.
+    Report(crate::report_doc::ReportArgs),
+    /// Sum a flat `perf report --no-children --sort dso,sym --stdio` (standard input)
+    /// by owner (kernel, allocator, each crate family); print the top functions.
+    PerfOwners,
 }
 
 #[derive(Debug, Subcommand)]
@@ -382,12 +395,39 @@ pub fn validate(mode: &Mode) -> Result<(), BenchError> {
 mod tests {
     use super::*;
 
+    fn mode(cli: Cli) -> Mode {
+        match cli.command {
+            Command::Run(m) => m,
+            other => panic!("not a run: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn report_and_perf_owners_are_subcommands() {
+        let cli = Cli::try_parse_from(["chat-bench", "report", "--results", "r.jsonl", "--print"])
+            .unwrap();
+        match cli.command {
+            Command::Report(a) => {
+                assert_eq!(a.results, std::path::PathBuf::from("r.jsonl"));
+                assert_eq!(a.doc, std::path::PathBuf::from("docs/BENCHMARKS.md"));
+                assert!(a.print);
+            }
+            other => panic!("{other:?}"),
+        }
+        let cli = Cli::try_parse_from(["chat-bench", "perf-owners"]).unwrap();
+        assert!(matches!(cli.command, Command::PerfOwners));
+        assert!(matches!(
+            mode(Cli::try_parse_from(["chat-bench", "login"]).unwrap()),
+            Mode::Login(_)
+        ));
+    }
+
     fn common(url: &str, allow_remote: bool) -> Common {
         let mut c = match Cli::try_parse_from(["chat-bench", "join", "--url", url])
             .unwrap()
-            .mode
+            .command
         {
-            Mode::Join(a) => a.common,
+            Command::Run(Mode::Join(a)) => a.common,
             _ => unreachable!(),
         };
         c.allow_remote = allow_remote;
@@ -440,18 +480,18 @@ mod tests {
     #[test]
     fn the_flood_limit_is_respected() {
         let cli = Cli::try_parse_from(["chat-bench", "chat", "--rate", "2.5"]).unwrap();
-        assert!(validate(&cli.mode).is_err());
+        assert!(validate(&mode(cli)).is_err());
         let cli = Cli::try_parse_from(["chat-bench", "chat", "--rate", "1"]).unwrap();
-        assert!(validate(&cli.mode).is_ok());
+        assert!(validate(&mode(cli)).is_ok());
         let cli = Cli::try_parse_from(["chat-bench", "chat", "-n", "5", "-k", "6"]).unwrap();
-        assert!(validate(&cli.mode).is_err());
+        assert!(validate(&mode(cli)).is_err());
     }
 
     #[test]
     fn usernames_stay_within_bounds() {
         let cli = Cli::try_parse_from(["chat-bench", "idle", "-n", "10000", "--user-prefix", "b"])
             .unwrap();
-        assert!(validate(&cli.mode).is_ok());
+        assert!(validate(&mode(cli)).is_ok());
         let cli = Cli::try_parse_from([
             "chat-bench",
             "idle",
@@ -461,8 +501,8 @@ mod tests {
             "averyveryverylongname",
         ])
         .unwrap();
-        assert!(validate(&cli.mode).is_err());
+        assert!(validate(&mode(cli)).is_err());
         let cli = Cli::try_parse_from(["chat-bench", "idle", "--user-prefix", "a b"]).unwrap();
-        assert!(validate(&cli.mode).is_err());
+        assert!(validate(&mode(cli)).is_err());
     }
 }

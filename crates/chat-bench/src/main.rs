@@ -6,19 +6,36 @@ mod config;
 mod error;
 mod modes;
 mod report;
+mod report_doc;
+mod report_json;
+mod report_perf;
 
 use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
 
-use crate::config::{Cli, Mode, Target};
+use crate::config::{Cli, Command, Mode, Target};
 use crate::error::BenchError;
 use crate::report::{round3, ProcSample, Report};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let mode = cli.mode;
+    let done = match Cli::parse().command {
+        Command::Run(mode) => return run_mode(mode),
+        Command::Report(args) => report_doc::run(&args),
+        Command::PerfOwners => report_perf::run(),
+    };
+    match done {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("chat-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// One load run: the JSON line on stdout, the summary on stderr.
+fn run_mode(mode: Mode) -> ExitCode {
     let common = mode.common();
     let mut report = Report {
         mode: mode.name(),
