@@ -112,7 +112,9 @@ impl ManageConnection for DbManager {
 
     fn connect(&self) -> std::result::Result<DbConnection, Self::Error> {
         let conn = match self.url.backend {
-            Backend::Sqlite => SqliteConnection::establish(&self.url.target).map(DbConnection::Sqlite),
+            Backend::Sqlite => {
+                SqliteConnection::establish(&self.url.target).map(DbConnection::Sqlite)
+            }
             Backend::Postgres => PgConnection::establish(&self.url.target).map(DbConnection::Pg),
         };
         conn.map_err(diesel::r2d2::Error::ConnectionError)

@@ -5,14 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
+use axum::handler::HandlerWithoutStateExt;
 use axum::http::header::X_CONTENT_TYPE_OPTIONS;
 use axum::http::{HeaderName, HeaderValue, Request};
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::handler::HandlerWithoutStateExt;
 use axum::routing::{any, get, post};
 use axum::Router;
 use axum_login::AuthManagerLayerBuilder;
-use chat_domain::{Accounts, Backend, Database, DbOptions, DbSessionStore, Passwords};
+use chat_domain::{Accounts, Backend, Database, DbOptions, DbSessionStore, Messages, Passwords};
 use socketioxide::adapter::Adapter;
 use socketioxide::layer::SocketIoLayer;
 use socketioxide::SocketIo;
@@ -33,13 +33,13 @@ use crate::cluster::presence::RedisPresence;
 use crate::cluster::{membership, Cluster, ClusterError};
 use crate::config::Config;
 use crate::error::AppError;
+use crate::health::WriteHealth;
 use crate::limits::{FloodLimiter, LoginLockout, MemoryFloodLimiter, MemoryLoginLockout};
 use crate::messages::{
     self,
     writer::{Delivery, LocalDelivery, MessageWriter, WriterTask},
 };
 use crate::origin::{self, AllowedOrigins};
-use crate::health::WriteHealth;
 use crate::presence::{Announcer, MemoryPresence, Pace, Presence};
 use crate::socket::SocketServer;
 use crate::state::{AppState, HttpState, Shared};
@@ -145,6 +145,7 @@ pub async fn build(config: Config) -> Result<App, StartError> {
     let state = AppState(Arc::new(Shared {
         config: config.clone(),
         accounts: Accounts::new(db.clone(), passwords),
+        messages: Messages::new(db.clone(), config.retention_days),
         sessions: DbSessionStore::new(db.clone()),
         db,
         uploads,
@@ -183,7 +184,7 @@ pub async fn build(config: Config) -> Result<App, StartError> {
                 .map_err(cluster_err)?;
             membership::spawn(cluster.clone(), presence, state.clone(), io.clone());
             let delivery = ClusterDelivery {
-                db: state.db.clone(),
+                messages: state.messages.clone(),
                 redis: cluster.conn.clone(),
                 reachability: cluster.reachability.clone(),
                 io: io.clone(),
@@ -195,7 +196,7 @@ pub async fn build(config: Config) -> Result<App, StartError> {
             let (layer, io) = builder.build_layer();
             socket::register(&io);
             let delivery = LocalDelivery {
-                db: state.db.clone(),
+                messages: state.messages.clone(),
                 io: io.clone(),
             };
             Ok(assemble(state, writer_task, Arc::new(delivery), layer, io))
@@ -269,8 +270,7 @@ fn assemble<A: Adapter>(
     let uploaded_images = Router::<HttpState>::new()
         .nest_service(
             "/uploads",
-            ServeDir::new(state.uploads.dir())
-                .fallback(not_found.clone().into_service()),
+            ServeDir::new(state.uploads.dir()).fallback(not_found.clone().into_service()),
         )
         .layer(from_fn(uploads::only_upload_names))
         .layer(SetResponseHeaderLayer::overriding(

@@ -4,13 +4,13 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
+use crate::protocol::{Done, Success, UserBody};
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use axum_login::{AuthUser, AuthnBackend, UserId};
 use chat_domain::{Accounts, DomainError, PublicUser, User};
-use crate::protocol::{Done, Success, UserBody};
 use tower_sessions::Session;
 
 use crate::error::{AppError, AppResult};

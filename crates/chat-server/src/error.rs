@@ -2,11 +2,11 @@
 //! `{"success": false, "error"}` with its status code over HTTP, and the same
 //! sentence in socket acknowledgements and `error` events.
 
+use crate::protocol::Failure;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chat_domain::DomainError;
-use crate::protocol::Failure;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {

@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
-pub use crate::protocol::OnlineUsers;
 use crate::protocol::Event;
+pub use crate::protocol::OnlineUsers;
+use async_trait::async_trait;
 use socketioxide::adapter::Adapter;
 use socketioxide::SocketIo;
 use tokio::sync::Notify;

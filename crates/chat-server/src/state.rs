@@ -4,12 +4,11 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use axum::extract::FromRef;
-use chat_domain::{Accounts, Database, DbSessionStore};
-use chrono::NaiveDateTime;
+use chat_domain::{Accounts, Database, DbSessionStore, Messages};
 
 use crate::cluster::Cluster;
-use crate::health::WriteHealth;
 use crate::config::Config;
+use crate::health::WriteHealth;
 use crate::limits::{FloodLimiter, LoginLockout};
 use crate::messages::writer::MessageWriter;
 use crate::origin::AllowedOrigins;
@@ -21,6 +20,7 @@ pub struct Shared {
     pub config: Config,
     pub db: Database,
     pub accounts: Accounts,
+    pub messages: Messages,
     pub sessions: DbSessionStore,
     pub uploads: Uploads,
     pub presence: Arc<dyn Presence>,
@@ -42,14 +42,6 @@ impl Deref for AppState {
 
     fn deref(&self) -> &Shared {
         &self.0
-    }
-}
-
-impl AppState {
-    /// The oldest time still inside the retention window.
-    pub fn retention_cutoff(&self) -> NaiveDateTime {
-        chat_domain::timestamps::now()
-            - chrono::Duration::days(i64::from(self.config.retention_days))
     }
 }
 

@@ -77,7 +77,10 @@ const NAME_MAX: usize = 255;
 async fn overlong_names_are_no_files(mut request: Request, next: Next) -> Response {
     let overlong = request.uri().path().split('/').any(|segment| {
         // Each %XX stands for one byte.
-        segment.len().saturating_sub(2 * segment.matches('%').count()) > NAME_MAX
+        segment
+            .len()
+            .saturating_sub(2 * segment.matches('%').count())
+            > NAME_MAX
     });
     if overlong {
         *request.uri_mut() = axum::http::Uri::from_static("/");

@@ -15,9 +15,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use chat_domain::db::DbConnection;
-use chat_domain::{messages, Database, DomainError, Message, NewMessage, Page};
-use diesel::connection::SimpleConnection;
+use chat_domain::{DomainError, Message, Messages, NewMessage, Page};
 use redis::aio::ConnectionManager;
 use redis::{PushInfo, PushKind};
 use serde::Deserialize;
@@ -33,9 +31,6 @@ use crate::socket::broadcast_local;
 use crate::state::AppState;
 
 const CHANNEL: &str = "chat:new_message";
-/// The advisory lock that orders publications (any constant the
-/// application owns).
-const ORDER_LOCK: i64 = 0x63_68_61_74; // "chat"
 /// Pushes waiting for the subscriber task; past this a gap is replayed.
 const PUSH_QUEUE: usize = 65_536;
 const REPLAY_PAGE: i64 = 200;
@@ -75,7 +70,7 @@ impl Fanout {
 
 /// Delivery for a node of a cluster.
 pub struct ClusterDelivery<A: Adapter> {
-    pub db: Database,
+    pub messages: Messages,
     pub redis: ConnectionManager,
     pub reachability: super::Reachability,
     pub io: SocketIo<A>,
@@ -93,40 +88,22 @@ fn publish_all(redis: &mut ConnectionManager, stored: &[Message]) -> redis::Redi
     tokio::runtime::Handle::current().block_on(pipe.query_async::<()>(redis))
 }
 
-/// Inserts and publishes under the order lock. Runs on the blocking pool.
-fn store_and_publish(
-    conn: &mut DbConnection,
-    redis: Option<&mut ConnectionManager>,
-    batch: &[NewMessage],
-) -> Result<(Vec<Message>, redis::RedisResult<()>), DomainError> {
-    conn.batch_execute(&format!("SELECT pg_advisory_lock({ORDER_LOCK})"))?;
-    let result = messages::insert_batch(conn, batch).map(|stored| {
-        let published = match redis {
-            Some(redis) => publish_all(redis, &stored),
-            None => Err(redis::RedisError::from((
-                redis::ErrorKind::Io,
-                "Redis unreachable",
-            ))),
-        };
-        (stored, published)
-    });
-    // A connection that cannot unlock is broken, and PostgreSQL drops the
-    // lock with it.
-    if let Err(e) = conn.batch_execute(&format!("SELECT pg_advisory_unlock({ORDER_LOCK})")) {
-        tracing::error!(error = %e, "releasing the message order lock failed");
-    }
-    result
-}
-
 #[async_trait]
 impl<A: Adapter> Delivery for ClusterDelivery<A> {
     async fn store_and_deliver(&self, batch: Vec<NewMessage>) -> Result<Vec<Message>, DomainError> {
         // While Redis is known to be away, deliver here at once rather than
         // wait on a timeout while holding the order lock.
         let mut redis = self.reachability.is_up().then(|| self.redis.clone());
+        // Published under the order lock, so that every node sees ids in order.
         let (stored, published) = self
-            .db
-            .run(move |conn| store_and_publish(conn, redis.as_mut(), &batch))
+            .messages
+            .store_in_order(batch, move |stored| match redis.as_mut() {
+                Some(redis) => publish_all(redis, stored),
+                None => Err(redis::RedisError::from((
+                    redis::ErrorKind::Io,
+                    "Redis unreachable",
+                ))),
+            })
             .await?;
         if let Err(e) = published {
             if self.reachability.failed() {
@@ -184,7 +161,7 @@ pub async fn spawn_subscriber<A: Adapter>(
         .get_connection_manager_with_config(config)
         .await?;
     // Start after what is stored now: sockets load history over HTTP.
-    let start = state.db.run(messages::max_id).await.unwrap_or(0);
+    let start = state.messages.newest_id().await.unwrap_or(0);
     fanout.lock().through = start;
     conn.subscribe(CHANNEL).await?;
     super::keep_alive(conn.clone());
@@ -254,16 +231,11 @@ async fn replay<A: Adapter>(
 ) {
     loop {
         let after = fanout.lock().through;
-        let since = state.retention_cutoff();
         let page = Page::After {
             id: after,
             limit: REPLAY_PAGE,
         };
-        let missed = match state
-            .db
-            .run(move |conn| messages::page(conn, page, since))
-            .await
-        {
+        let missed = match state.messages.page(page).await {
             Ok(missed) => missed,
             Err(e) => return tracing::warn!(error = %e, "replaying missed messages failed"),
         };

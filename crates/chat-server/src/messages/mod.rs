@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use axum::extract::{Query, State};
 use axum::Json;
-use chat_domain::{messages, MessageType, Page};
+use chat_domain::{MessageType, Page};
 
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
@@ -58,11 +58,7 @@ pub async fn history(
 ) -> AppResult<Json<MessagesPage>> {
     let Query(params) = params.map_err(|_| AppError::bad_request("查询参数格式错误"))?;
     let page = parse_page(&params)?;
-    let since = state.retention_cutoff();
-    let messages = state
-        .db
-        .run(move |conn| messages::page(conn, page, since))
-        .await?;
+    let messages = state.messages.page(page).await?;
     Ok(Json(MessagesPage {
         success: Success,
         messages,

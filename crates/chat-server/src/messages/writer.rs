@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chat_domain::{messages, Database, DomainError, Message, NewMessage};
+use chat_domain::{DomainError, Message, Messages, NewMessage};
 use socketioxide::adapter::Adapter;
 use socketioxide::SocketIo;
 use tokio::sync::{mpsc, oneshot};
@@ -29,17 +29,14 @@ pub trait Delivery: Send + Sync + 'static {
 
 /// One node: store, then broadcast through this node's Socket.IO server.
 pub struct LocalDelivery<A: Adapter> {
-    pub db: Database,
+    pub messages: Messages,
     pub io: SocketIo<A>,
 }
 
 #[async_trait]
 impl<A: Adapter> Delivery for LocalDelivery<A> {
     async fn store_and_deliver(&self, batch: Vec<NewMessage>) -> Result<Vec<Message>, DomainError> {
-        let stored = self
-            .db
-            .run(move |conn| messages::insert_batch(conn, &batch))
-            .await?;
+        let stored = self.messages.store(batch).await?;
         for message in &stored {
             crate::socket::broadcast(&self.io, Event::NewMessage, message).await;
         }

@@ -1,0 +1,91 @@
+//! The room's messages as the server uses them: history inside the
+//! retention window, storing a batch (in one order across nodes), the newest
+//! id. Blocking Diesel work runs off the async workers.
+
+use chrono::NaiveDateTime;
+use diesel::connection::SimpleConnection;
+
+use crate::db::{Database, DbConnection};
+use crate::error::Result;
+use crate::messages::{self, Message, NewMessage, Page};
+
+/// The PostgreSQL advisory lock that orders the nodes' inserts: whoever holds
+/// it inserts and then publishes, so ids reach every node in id order. Any
+/// constant will do, as long as every node uses the same one.
+const ORDER_LOCK: i64 = 0x63_68_61_74; // "chat"
+
+#[derive(Clone, Debug)]
+pub struct Messages {
+    db: Database,
+    retention: chrono::Duration,
+}
+
+impl Messages {
+    pub fn new(db: Database, retention_days: u32) -> Self {
+        Self {
+            db,
+            retention: chrono::Duration::days(i64::from(retention_days)),
+        }
+    }
+
+    /// The oldest time still inside the retention window: nothing older is shown.
+    pub fn retention_cutoff(&self) -> NaiveDateTime {
+        crate::timestamps::now() - self.retention
+    }
+
+    /// A page of the retention window, oldest first.
+    pub async fn page(&self, page: Page) -> Result<Vec<Message>> {
+        let since = self.retention_cutoff();
+        self.db
+            .run(move |conn| messages::page(conn, page, since))
+            .await
+    }
+
+    /// Stores a batch in one statement; ids follow the batch's order.
+    pub async fn store(&self, batch: Vec<NewMessage>) -> Result<Vec<Message>> {
+        self.db
+            .run(move |conn| messages::insert_batch(conn, &batch))
+            .await
+    }
+
+    /// Stores a batch and runs `then` on what was stored before any other
+    /// node can store its own (PostgreSQL: under the order lock), so that
+    /// what `then` publishes goes out in id order. Runs on the blocking pool.
+    pub async fn store_in_order<R, F>(
+        &self,
+        batch: Vec<NewMessage>,
+        then: F,
+    ) -> Result<(Vec<Message>, R)>
+    where
+        F: FnOnce(&[Message]) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.db
+            .run(move |conn| {
+                let locked = matches!(conn, DbConnection::Pg(_));
+                if locked {
+                    conn.batch_execute(&format!("SELECT pg_advisory_lock({ORDER_LOCK})"))?;
+                }
+                let result = messages::insert_batch(conn, &batch).map(|stored| {
+                    let after = then(&stored);
+                    (stored, after)
+                });
+                // A connection that cannot unlock is broken, and PostgreSQL
+                // drops the lock with it.
+                if locked {
+                    if let Err(e) =
+                        conn.batch_execute(&format!("SELECT pg_advisory_unlock({ORDER_LOCK})"))
+                    {
+                        tracing::error!(error = %e, "releasing the message order lock failed");
+                    }
+                }
+                result
+            })
+            .await
+    }
+
+    /// The newest stored id (0 when there are none).
+    pub async fn newest_id(&self) -> Result<i64> {
+        self.db.run(messages::max_id).await
+    }
+}
