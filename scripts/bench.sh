@@ -34,6 +34,25 @@ set -uo pipefail
 . "$(dirname "$0")/lib/common.sh"
 cd "$ROOT"
 
+# The long runs of the reliability suites (docs/RELIABILITY.md), on a release
+# build; they judge themselves and add nothing to the tables:
+#   scripts/bench.sh soak   churn for SOAK_MINUTES (30), SOAK_USERS (40) users
+#   scripts/bench.sh fuzz   the protocol fuzzer and every fuzz target for
+#                           FUZZ_SECONDS (600) each
+case ${1:-} in
+  soak | fuzz)
+    cargo build --release --locked -p chat-server >&2 || die "release build failed"
+    export CHAT_SERVER_BIN="$ROOT/target/release/chat-server"
+    ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+    if [ "$1" = soak ]; then
+      exec "$VENV/bin/python" tests/reliability/soak.py \
+        --minutes "${SOAK_MINUTES:-30}" --users "${SOAK_USERS:-40}"
+    fi
+    "$VENV/bin/python" tests/reliability/fuzz_protocol.py --seconds "${FUZZ_SECONDS:-600}" || exit 1
+    exec scripts/fuzz-targets.sh "${FUZZ_SECONDS:-600}"
+    ;;
+esac
+
 ALL_PROFILES=(chat-100 chat-400 sweep join-1000 join-2000 idle-10000 login-12 saturation login-chat-12 cluster perf)
 PROFILES=("$@")
 [ ${#PROFILES[@]} -eq 0 ] && PROFILES=("${ALL_PROFILES[@]}")
