@@ -41,12 +41,11 @@ use crate::messages::{
 };
 use crate::origin::{self, AllowedOrigins};
 use crate::presence::{Announcer, MemoryPresence, Pace, Presence};
-use crate::socket::SocketServer;
+use crate::socket_server::SocketServer;
 use crate::state::{AppState, HttpState, Shared};
 use crate::uploads::{self, Uploads};
 use crate::{health, json, socket, static_files, telemetry};
 
-pub const SESSION_COOKIE: &str = "session";
 /// PROTOCOL.md §1.
 const PING_INTERVAL: Duration = Duration::from_millis(25_000);
 const PING_TIMEOUT: Duration = Duration::from_millis(20_000);
@@ -179,10 +178,15 @@ pub async fn build(config: Config) -> Result<App, StartError> {
                 .await
                 .map_err(|e| StartError::Cluster(ClusterError::Adapter(e.to_string())))?;
             let fanout = Fanout::default();
-            fanout::spawn_subscriber(&cluster, state.clone(), io.clone(), fanout.clone())
+            fanout::spawn_subscriber(&cluster, state.messages.clone(), io.clone(), fanout.clone())
                 .await
                 .map_err(cluster_err)?;
-            membership::spawn(cluster.clone(), presence, state.clone(), io.clone());
+            membership::spawn(
+                cluster.clone(),
+                presence,
+                state.announcer.clone(),
+                io.clone(),
+            );
             let delivery = ClusterDelivery {
                 messages: state.messages.clone(),
                 redis: cluster.conn.clone(),
@@ -240,7 +244,7 @@ fn assemble<A: Adapter>(
     });
 
     let session_layer = SessionManagerLayer::new(state.sessions.clone())
-        .with_name(SESSION_COOKIE)
+        .with_name(auth::SESSION_COOKIE)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(config.secure_cookies)

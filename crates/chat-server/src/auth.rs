@@ -15,9 +15,12 @@ use tower_sessions::Session;
 
 use crate::error::{AppError, AppResult};
 use crate::json::JsonObject;
-use crate::socket::SocketServer;
+use crate::socket_server::SocketServer;
 use crate::state::AppState;
 use crate::telemetry;
+
+/// The session cookie's name (PROTOCOL.md §3: the Flask room's `session`).
+pub const SESSION_COOKIE: &str = "session";
 
 /// Where the logged-in user's id is kept in the session, for the socket handshake.
 pub const SESSION_USER_KEY: &str = "user_id";

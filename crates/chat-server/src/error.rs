@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chat_domain::DomainError;
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -35,15 +36,19 @@ pub enum AppError {
     Timeout,
     /// The database (or another backing service) is unreachable right now.
     #[error("服务暂时不可用，请稍后再试")]
-    Unavailable,
+    Unavailable(#[source] Option<Cause>),
     /// Writing a file failed: 507 when the disk is full, 500 otherwise. The
     /// cause is logged; the client gets a sentence.
     #[error("{}", if is_disk_full(.0) { "服务器存储空间不足" } else { "服务器内部错误" })]
     Storage(#[source] std::io::Error),
     /// Anything else: logged in full, shown to the user as a plain sentence.
     #[error("服务器内部错误")]
-    Internal(String),
+    Internal(#[source] Cause),
 }
+
+/// The error behind an `Unavailable` or `Internal`, kept for the log. Shared,
+/// so that one failed write can answer every message of its batch.
+pub type Cause = Arc<dyn std::error::Error + Send + Sync>;
 
 /// ENOSPC or EDQUOT: no room left (for anyone, or for this user's quota).
 pub fn is_disk_full(e: &std::io::Error) -> bool {
@@ -64,7 +69,7 @@ impl AppError {
             AppError::TooLarge(_) | AppError::BadRequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::LockedOut(_) | AppError::Flooding => StatusCode::TOO_MANY_REQUESTS,
             AppError::Timeout => StatusCode::REQUEST_TIMEOUT,
-            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Storage(e) if is_disk_full(e) => StatusCode::INSUFFICIENT_STORAGE,
             AppError::Storage(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -74,8 +79,23 @@ impl AppError {
         AppError::BadRequest(text.into())
     }
 
-    pub fn internal(e: impl std::fmt::Display) -> Self {
-        AppError::Internal(e.to_string())
+    pub fn internal(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        AppError::Internal(Arc::from(e.into()))
+    }
+
+    /// The one place errors are logged, by how much they matter: what the
+    /// server failed at with its whole cause, what the client got wrong at
+    /// debug level.
+    pub fn log(&self, what: &'static str) {
+        match self {
+            AppError::Internal(_) | AppError::Storage(_) => {
+                tracing::error!(error = %Chain(self), "{what} failed");
+            }
+            AppError::Unavailable(_) => {
+                tracing::warn!(error = %Chain(self), "{what}: service unavailable")
+            }
+            _ => tracing::debug!(error = %self, "{what} refused"),
+        }
     }
 
     /// A short label for metrics.
@@ -83,7 +103,7 @@ impl AppError {
         match self {
             AppError::BadRequest(_) => "invalid",
             AppError::Flooding => "flood",
-            AppError::Unavailable => "unavailable",
+            AppError::Unavailable(_) => "unavailable",
             AppError::Unauthorized | AppError::BadCredentials => "unauthorized",
             _ => "other",
         }
@@ -100,23 +120,38 @@ impl From<DomainError> for AppError {
         match e {
             DomainError::Invalid(v) => AppError::BadRequest(v.to_string()),
             DomainError::UsernameTaken => AppError::UsernameTaken,
-            e if e.is_unavailable() => {
-                tracing::warn!(error = %e, "database unavailable");
-                AppError::Unavailable
-            }
-            e => AppError::Internal(e.to_string()),
+            e if e.is_unavailable() => AppError::Unavailable(Some(Arc::new(e))),
+            e => AppError::Internal(Arc::new(e)),
         }
     }
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        match &self {
-            AppError::Internal(detail) => tracing::error!(error = %detail, "request failed"),
-            AppError::Storage(e) => tracing::error!(error = %e, "writing a file failed"),
-            _ => {}
-        }
+        self.log("request");
         (self.status(), Json(self.body())).into_response()
+    }
+}
+
+/// An error and its sources, for the log: "a: b: c".
+struct Chain<'a>(&'a AppError);
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut source = std::error::Error::source(self.0);
+        let mut first = true;
+        while let Some(e) = source {
+            if !first {
+                f.write_str(": ")?;
+            }
+            write!(f, "{e}")?;
+            first = false;
+            source = e.source();
+        }
+        if first {
+            write!(f, "{}", self.0)?;
+        }
+        Ok(())
     }
 }
 

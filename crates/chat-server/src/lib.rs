@@ -15,6 +15,7 @@ pub mod origin;
 pub mod presence;
 pub mod protocol;
 pub mod socket;
+pub mod socket_server;
 pub mod state;
 pub mod static_files;
 pub mod telemetry;

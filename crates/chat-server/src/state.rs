@@ -13,7 +13,7 @@ use crate::limits::{FloodLimiter, LoginLockout};
 use crate::messages::writer::MessageWriter;
 use crate::origin::AllowedOrigins;
 use crate::presence::{Announcer, Presence};
-use crate::socket::SocketServer;
+use crate::socket_server::SocketServer;
 use crate::uploads::Uploads;
 
 pub struct Shared {

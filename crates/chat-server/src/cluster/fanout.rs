@@ -28,7 +28,6 @@ use super::Cluster;
 use crate::messages::writer::Delivery;
 use crate::protocol::Event;
 use crate::socket::broadcast_local;
-use crate::state::AppState;
 
 const CHANNEL: &str = "chat:new_message";
 /// Pushes waiting for the subscriber task; past this a gap is replayed.
@@ -131,7 +130,7 @@ struct Head {
 /// Subscribes this node to the message channel and emits what arrives.
 pub async fn spawn_subscriber<A: Adapter>(
     cluster: &Cluster,
-    state: AppState,
+    messages: Messages,
     io: SocketIo<A>,
     fanout: Fanout,
 ) -> redis::RedisResult<()> {
@@ -161,7 +160,7 @@ pub async fn spawn_subscriber<A: Adapter>(
         .get_connection_manager_with_config(config)
         .await?;
     // Start after what is stored now: sockets load history over HTTP.
-    let start = state.messages.newest_id().await.unwrap_or(0);
+    let start = messages.newest_id().await.unwrap_or(0);
     fanout.lock().through = start;
     conn.subscribe(CHANNEL).await?;
     super::keep_alive(conn.clone());
@@ -181,7 +180,7 @@ pub async fn spawn_subscriber<A: Adapter>(
                     // its own): the database has them, in order.
                     let skipped = id > fanout.lock().through + 1;
                     if gap.swap(false, std::sync::atomic::Ordering::SeqCst) || skipped {
-                        replay(&state, &io, &fanout, Some(id)).await;
+                        replay(&messages, &io, &fanout, Some(id)).await;
                     }
                     if fanout.claim(id) {
                         match RawValue::from_string(text) {
@@ -198,7 +197,7 @@ pub async fn spawn_subscriber<A: Adapter>(
                         tracing::info!("Redis reachable again: rejoining the cluster");
                     }
                     tracing::info!("message channel resubscribed: replaying what was missed");
-                    replay(&state, &io, &fanout, None).await;
+                    replay(&messages, &io, &fanout, None).await;
                 }
             }
         }
@@ -224,7 +223,7 @@ fn read(payload: Vec<u8>) -> Option<(i64, String)> {
 /// Emits, in id order, the stored messages this node has not emitted (those
 /// before `until` only, when given).
 async fn replay<A: Adapter>(
-    state: &AppState,
+    messages: &Messages,
     io: &SocketIo<A>,
     fanout: &Fanout,
     until: Option<i64>,
@@ -235,7 +234,7 @@ async fn replay<A: Adapter>(
             id: after,
             limit: REPLAY_PAGE,
         };
-        let missed = match state.messages.page(page).await {
+        let missed = match messages.page(page).await {
             Ok(missed) => missed,
             Err(e) => return tracing::warn!(error = %e, "replaying missed messages failed"),
         };

@@ -12,9 +12,9 @@ use socketioxide::SocketIo;
 
 use super::presence::{alive_key, RedisPresence, NODES};
 use super::Cluster;
+use crate::presence::Announcer;
 use crate::protocol::Event;
 use crate::socket::announce;
-use crate::state::AppState;
 
 /// How often a node says it is alive.
 const HEARTBEAT: Duration = Duration::from_secs(3);
@@ -24,7 +24,7 @@ const ALIVE_FOR: Duration = Duration::from_secs(10);
 pub fn spawn<A: Adapter>(
     cluster: Cluster,
     presence: Arc<RedisPresence>,
-    state: AppState,
+    announcer: Announcer,
     io: SocketIo<A>,
 ) {
     tokio::spawn(async move {
@@ -56,23 +56,23 @@ pub fn spawn<A: Adapter>(
                 }
             };
             if lost | presence.take_stale() {
-                resync(&presence, &state, &io).await;
+                resync(&presence, &announcer, &io).await;
             }
-            reap_dead_nodes(&cluster, &presence, &state, &io).await;
+            reap_dead_nodes(&cluster, &presence, &announcer, &io).await;
         }
     });
 }
 
-async fn resync<A: Adapter>(presence: &RedisPresence, state: &AppState, io: &SocketIo<A>) {
+async fn resync<A: Adapter>(presence: &RedisPresence, announcer: &Announcer, io: &SocketIo<A>) {
     match presence.resync().await {
         Ok(changed) => {
             for name in &changed.came {
-                announce(state, io, Event::UserJoined, name, changed.online).await;
+                announce(announcer, io, Event::UserJoined, name, changed.online).await;
             }
             for name in &changed.left {
-                announce(state, io, Event::UserLeft, name, changed.online).await;
+                announce(announcer, io, Event::UserLeft, name, changed.online).await;
             }
-            state.announcer.changed();
+            announcer.changed();
         }
         Err(e) => tracing::warn!(error = %e, "presence resync failed; will retry"),
     }
@@ -81,7 +81,7 @@ async fn resync<A: Adapter>(presence: &RedisPresence, state: &AppState, io: &Soc
 async fn reap_dead_nodes<A: Adapter>(
     cluster: &Cluster,
     presence: &RedisPresence,
-    state: &AppState,
+    announcer: &Announcer,
     io: &SocketIo<A>,
 ) {
     let mut conn = cluster.conn.clone();
@@ -109,9 +109,9 @@ async fn reap_dead_nodes<A: Adapter>(
                     "node stopped answering: its sockets are counted out"
                 );
                 for name in &left {
-                    announce(state, io, Event::UserLeft, name, online).await;
+                    announce(announcer, io, Event::UserLeft, name, online).await;
                 }
-                state.announcer.changed();
+                announcer.changed();
             }
             Err(e) => tracing::warn!(node, error = %e, "counting a dead node out failed"),
         }

@@ -125,11 +125,12 @@ impl WriterTask {
                             }
                         }
                         tracing::error!(error = %e, count = batch.len(), "storing messages failed");
+                        let cause: crate::error::Cause = Arc::new(e);
                         for pending in batch.drain(..) {
                             let err = if unavailable {
-                                AppError::Unavailable
+                                AppError::Unavailable(Some(cause.clone()))
                             } else {
-                                AppError::Internal(e.to_string())
+                                AppError::Internal(cause.clone())
                             };
                             let _ = pending.stored.send(Err(err));
                         }

@@ -15,11 +15,13 @@ use socketioxide::SocketIo;
 use tower_sessions::session::Id;
 use tower_sessions::SessionStore;
 
-use crate::auth::SESSION_USER_KEY;
+use crate::auth::{SESSION_COOKIE, SESSION_USER_KEY};
 use crate::error::AppError;
 use crate::messages::parse_draft;
 use crate::messages::writer::Stored;
+use crate::presence::Announcer;
 use crate::protocol::{ErrorEvent, Event, MessageAck, PresenceNotice, Success};
+use crate::socket_server::session_room;
 use crate::state::AppState;
 use crate::telemetry;
 
@@ -38,11 +40,6 @@ pub struct SocketUser {
     pub session_id: Arc<str>,
 }
 
-/// The room of every socket opened with one session (logout closes them).
-pub fn session_room(session_id: &str) -> String {
-    format!("session:{session_id}")
-}
-
 /// Why a handshake was refused; the client sees it in `connect_error`.
 #[derive(Debug, thiserror::Error)]
 pub enum HandshakeError {
@@ -50,30 +47,6 @@ pub enum HandshakeError {
     Unauthorized,
     #[error("服务暂时不可用，请稍后再试")]
     Unavailable,
-}
-
-/// What the HTTP side and the shutdown need of the Socket.IO server,
-/// whatever its adapter.
-#[async_trait::async_trait]
-pub trait SocketServer: Send + Sync + 'static {
-    /// Disconnects the sockets opened with this session, on every node.
-    async fn disconnect_session(&self, session_id: &str);
-    /// Closes every socket of this node.
-    async fn close(&self);
-}
-
-#[async_trait::async_trait]
-impl<A: Adapter> SocketServer for SocketIo<A> {
-    async fn disconnect_session(&self, session_id: &str) {
-        if let Err(e) = self.to(session_room(session_id)).disconnect().await {
-            tracing::warn!(error = %e, "disconnecting the session's sockets failed");
-            let _ = self.local().to(session_room(session_id)).disconnect().await;
-        }
-    }
-
-    async fn close(&self) {
-        SocketIo::close(self).await;
-    }
 }
 
 pub fn register<A: Adapter + socketioxide_core::adapter::DefinedAdapter>(
@@ -91,7 +64,7 @@ fn session_cookie<A: Adapter>(socket: &Socket<A>) -> Option<Id> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(cookie::Cookie::split_parse)
         .filter_map(Result::ok)
-        .find(|c| c.name() == crate::app::SESSION_COOKIE)
+        .find(|c| c.name() == SESSION_COOKIE)
         .and_then(|c| Id::from_str(c.value()).ok())
 }
 
@@ -175,7 +148,14 @@ async fn on_connect<A: Adapter>(
             }
             match joined {
                 Some(online_count) => {
-                    announce(&state, &io, Event::UserJoined, &user.username, online_count).await;
+                    announce(
+                        &state.announcer,
+                        &io,
+                        Event::UserJoined,
+                        &user.username,
+                        online_count,
+                    )
+                    .await;
                 }
                 None => send_online_users(&state, &s).await,
             }
@@ -214,7 +194,14 @@ async fn on_disconnect<A: Adapter>(
 async fn leave<A: Adapter>(state: &AppState, io: &SocketIo<A>, user: &SocketUser) {
     match state.presence.disconnect(user.id).await {
         Ok(Some(online_count)) => {
-            announce(state, io, Event::UserLeft, &user.username, online_count).await;
+            announce(
+                &state.announcer,
+                io,
+                Event::UserLeft,
+                &user.username,
+                online_count,
+            )
+            .await;
         }
         Ok(None) => {}
         Err(e) => tracing::warn!(error = %e, "presence unavailable"),
@@ -223,7 +210,7 @@ async fn leave<A: Adapter>(state: &AppState, io: &SocketIo<A>, user: &SocketUser
 
 /// `user_joined` / `user_left` right away; `online_users` through the announcer.
 pub async fn announce<A: Adapter>(
-    state: &AppState,
+    announcer: &Announcer,
     io: &SocketIo<A>,
     event: Event,
     username: &str,
@@ -236,7 +223,7 @@ pub async fn announce<A: Adapter>(
     };
     broadcast(io, event, &notice).await;
     metrics::gauge!(telemetry::USERS_ONLINE).set(online_count as f64);
-    state.announcer.changed();
+    announcer.changed();
 }
 
 /// Whether the client asked for an acknowledgement: a refusal goes to the
@@ -279,7 +266,7 @@ async fn on_send_message<A: Adapter>(
             message: &message,
         }),
         Err(e) => {
-            tracing::debug!(user_id = user.id, error = %e, "message refused");
+            e.log("send_message");
             metrics::counter!(telemetry::MESSAGES_REFUSED, "reason" => e.reason()).increment(1);
             if !wants_ack {
                 let _ = s.emit(
