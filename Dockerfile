@@ -21,7 +21,8 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 ############################ runtime ############################
 FROM debian:bookworm-slim
 # libpq5: the PostgreSQL backend (SQLite is bundled in the binaries);
-# curl: the health check; tzdata: so that TZ works for the 02:00 cleanup.
+# curl: the health check; tzdata: the zone files that `chat-cleanup --daily-at`
+# reads for TZ (TZ=Europe/Paris needs /usr/share/zoneinfo/Europe/Paris).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libpq5 ca-certificates curl tzdata \
  && rm -rf /var/lib/apt/lists/*
@@ -31,9 +32,9 @@ RUN groupadd --system --gid 10001 chat \
  && chown -R chat:chat /data
 
 COPY --from=build /out/chat-server /out/chat-cleanup /usr/local/bin/
-COPY scripts/docker-entrypoint.sh scripts/cleanup-scheduler.sh /usr/local/bin/
+COPY scripts/docker-entrypoint.sh /usr/local/bin/
 COPY web/ /app/web/
-RUN chmod 0755 /usr/local/bin/docker-entrypoint.sh /usr/local/bin/cleanup-scheduler.sh
+RUN chmod 0755 /usr/local/bin/docker-entrypoint.sh
 
 WORKDIR /app
 ENV HOST=0.0.0.0 \
@@ -44,9 +45,10 @@ ENV HOST=0.0.0.0 \
     WEB_DIR=/app/web \
     CLEANUP_AT=02:00
 # Cleanup: Debian's cron daemon needs root and this container runs as `chat`,
-# so the entrypoint runs scripts/cleanup-scheduler.sh, a small shell loop that
-# runs chat-cleanup every day at CLEANUP_AT (local time; set TZ to change the
-# zone, CLEANUP_AT=off to disable). Ad hoc: docker exec <ctr> chat-cleanup --dry-run
+# so the entrypoint starts `chat-cleanup --daily-at "$CLEANUP_AT"`, which stays
+# running and cleans every day at CLEANUP_AT (local time; set TZ to change the
+# zone, CLEANUP_AT=off to disable). CLEANUP_AT alone does not make chat-cleanup
+# a scheduler, so ad hoc runs still run once: docker exec <ctr> chat-cleanup --dry-run
 USER chat
 VOLUME ["/data/db", "/data/uploads", "/data/logs"]
 EXPOSE 5000

@@ -3,11 +3,11 @@
 #
 # 1. Creates the data folders named by DATABASE_URL (SQLite file), UPLOAD_DIR
 #    and LOG_DIR when they are missing.
-# 2. Starts cleanup-scheduler.sh in the background: it runs chat-cleanup every
-#    day at CLEANUP_AT (default 02:00, local time of TZ; "off" disables it).
-#    It watches this process's PID (the server's, after the exec below) and
-#    exits by itself once the server is gone. See cleanup-scheduler.sh for why
-#    this is a shell loop and not cron.
+# 2. Starts `chat-cleanup --daily-at CLEANUP_AT` in the background: it cleans
+#    every day at CLEANUP_AT (default 02:00, local time of TZ; "off" disables
+#    it). Not cron: Debian's cron daemon must run as root, and this container
+#    runs as the user chat. With --watch-pid it watches this process's PID
+#    (the server's, after the exec below) and exits once the server is gone.
 # 3. `exec`s chat-server with the arguments given, so that the server replaces
 #    this shell: `docker stop` sends SIGTERM straight to it, and it shuts down
 #    gracefully with exit status 0. (Run the container with `--init`, or
@@ -17,9 +17,6 @@
 #   docker run --rm IMAGE chat-cleanup --dry-run
 #   docker run --rm -it IMAGE sh
 set -eu
-
-here=$(cd "$(dirname "$0")" && pwd)
-scheduler=${CLEANUP_SCHEDULER:-$here/cleanup-scheduler.sh}
 
 make_dir() {
   [ -d "$1" ] && return 0
@@ -47,14 +44,16 @@ case ${1:-} in
   *) exec "$@" ;;              # any other command: run it as is
 esac
 
-case ${CLEANUP_AT:-02:00} in
+at=${CLEANUP_AT:-02:00}
+case $at in
   off | disabled)
-    echo "docker-entrypoint: scheduled cleanup disabled (CLEANUP_AT=${CLEANUP_AT})" >&2
+    echo "docker-entrypoint: scheduled cleanup disabled (CLEANUP_AT=$at)" >&2
     ;;
   *)
-    # Refuse to start with a bad CLEANUP_AT rather than silently never cleaning.
-    "$scheduler" --next-run >/dev/null || exit 1
-    CLEANUP_WATCH_PID=$$ "$scheduler" </dev/null &
+    # Refuse to start with a bad CLEANUP_AT (or another bad cleanup setting)
+    # rather than silently never cleaning.
+    chat-cleanup --daily-at "$at" --next-run >/dev/null || exit 1
+    chat-cleanup --daily-at "$at" --watch-pid $$ </dev/null &
     ;;
 esac
 

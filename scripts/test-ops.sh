@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Tests of the deployment files that need no Docker engine: Dockerfile and
-# Compose file (static checks), the container entrypoint and the cleanup
-# scheduler (run for real outside Docker, with temp folders), the cron line
-# and scripts/install-cron.sh, and the systemd units (systemd-analyze verify).
+# Compose file (static checks), the container entrypoint and the daily
+# cleanup it starts (`chat-cleanup --daily-at`; run for real outside Docker,
+# with temp folders), the cron line and scripts/install-cron.sh, and the
+# systemd units (systemd-analyze verify). The schedule's arithmetic (zones,
+# DST, missed days) is tested in Rust: cargo test -p chat-cleanup.
 #
 # The parts that need the real binaries use target/debug/chat-server and
 # target/debug/chat-cleanup (build them: cargo build -p chat-server -p chat-cleanup;
@@ -81,15 +83,13 @@ wait_exit() {
     rc=124
   fi
 }
-# The pid of the cleanup scheduler started by process $1, if any.
+# The pid of the daily cleanup (chat-cleanup --daily-at) started by process $1, if any.
 sched_of() {
   local p
   for p in $(ps -o pid= --ppid "$1"); do
-    grep -q cleanup-scheduler "/proc/$p/cmdline" 2>/dev/null && { echo "$p"; return; }
+    tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- 'chat-cleanup --daily-at' && { echo "$p"; return; }
   done
 }
-# HH:MM:SS, N seconds from now (local time).
-clock_in() { date -d "@$(($(date +%s) + $1))" +%H:%M:%S; }
 # The binary is the real one (not missing, not a placeholder).
 real_bin() { [ -x "$1" ] && "$1" --help 2>&1 | grep -q -- '--database-url'; }
 
@@ -111,23 +111,29 @@ while :; do sleep 0.1; done
 EOF
 cat >"$STUB/chat-cleanup" <<'EOF'
 #!/bin/sh
-# Stub cleanup: appends its args and env to CLEANUP_OUT, exits CLEANUP_RC.
+# Stub cleanup: appends its args and env to CLEANUP_OUT. With --next-run it
+# exits CLEANUP_CHECK_RC; with --daily-at it stays until SIGTERM; else it
+# exits CLEANUP_RC.
 [ "${1:-}" = --help ] && { echo "usage: chat-cleanup [--database-url URL] [--dry-run]"; exit 0; }
-echo "run args=$* db=$DATABASE_URL up=${UPLOAD_DIR:-}" >>"${CLEANUP_OUT:-/dev/null}"
+echo "args=$* db=$DATABASE_URL up=${UPLOAD_DIR:-} tz=${TZ:-}" >>"${CLEANUP_OUT:-/dev/null}"
+case " $* " in
+  *" --next-run "*) [ "${CLEANUP_CHECK_RC:-0}" = 0 ] || echo "stub: invalid CLEANUP_AT" >&2; exit "${CLEANUP_CHECK_RC:-0}" ;;
+  *" --daily-at "*) trap 'exit 0' TERM; while :; do sleep 0.1; done ;;
+esac
 exit "${CLEANUP_RC:-0}"
 EOF
 chmod +x "$STUB/chat-server" "$STUB/chat-cleanup"
 
 # ---------------------------------------------------------------------------
 section "Scripts"
-for f in scripts/docker-entrypoint.sh scripts/cleanup-scheduler.sh scripts/install-cron.sh scripts/test-ops.sh; do
+for f in scripts/docker-entrypoint.sh scripts/install-cron.sh scripts/test-ops.sh; do
   check "$f is executable" test -x "$f"
 done
 check "docker-entrypoint.sh is valid POSIX sh (dash -n)" dash -n scripts/docker-entrypoint.sh
-check "cleanup-scheduler.sh is valid POSIX sh (dash -n)" dash -n scripts/cleanup-scheduler.sh
 check "install-cron.sh is valid bash" bash -n scripts/install-cron.sh
+check "the shell scheduler is gone (chat-cleanup --daily-at replaced it)" test ! -e scripts/cleanup-scheduler.sh
 if command -v shellcheck >/dev/null; then
-  check "shellcheck" shellcheck -x scripts/docker-entrypoint.sh scripts/cleanup-scheduler.sh scripts/install-cron.sh scripts/test-ops.sh
+  check "shellcheck (warnings and errors)" shellcheck -x -S warning scripts/docker-entrypoint.sh scripts/install-cron.sh scripts/test-ops.sh
 else
   skip "shellcheck" "not installed"
 fi
@@ -141,6 +147,8 @@ check "builder installs libpq-dev" dfgrep 'apt-get install .*libpq-dev'
 check "builds both binaries with --locked" dfgrep 'cargo build --release --locked -p chat-server -p chat-cleanup'
 check "runtime stage is debian:bookworm-slim" dfgrep '^FROM debian:bookworm-slim'
 check "runtime installs libpq5, ca-certificates, curl" dfgrep 'apt-get install .*libpq5 ca-certificates curl'
+check "runtime installs tzdata (TZ names for the daily cleanup)" dfgrep 'apt-get install .*tzdata'
+check "ENV CLEANUP_AT=02:00" dfgrep '(ENV|^) +CLEANUP_AT=02:00( |$)'
 check "user chat has uid 10001" dfgrep 'useradd .*--uid 10001 .*chat'
 check "/data belongs to chat" dfgrep 'chown -R chat:chat /data'
 check "runs as USER chat" dfgrep '^USER chat$'
@@ -156,6 +164,8 @@ check "HEALTHCHECK present" dfgrep '^HEALTHCHECK '
 check "HEALTHCHECK command" dfgrep 'CMD curl -fsS .*http://127.0.0.1:\$\{PORT:-5000\}/healthz'
 check "ENTRYPOINT is the entrypoint script (exec form)" dfgrep '^ENTRYPOINT \["/usr/local/bin/docker-entrypoint.sh"\]$'
 check "the entrypoint execs chat-server" grep -Eq '^exec chat-server "\$@"$' scripts/docker-entrypoint.sh
+check "the entrypoint starts chat-cleanup --daily-at, watching its own pid" \
+  grep -Eq '^ +chat-cleanup --daily-at "\$at" --watch-pid \$\$ </dev/null &$' scripts/docker-entrypoint.sh
 # Every COPY source of the build context must exist and not be dockerignored.
 copy_sources() { sed -n 's/^COPY \([^-][^ ]*\( [^ ]*\)*\) [^ ]*$/\1/p' "$df" | tr ' ' '\n'; }
 for src in $(copy_sources); do
@@ -215,100 +225,12 @@ fi
 check "compose file tells how to run the cleanup ad hoc" grep -q 'docker compose exec chat chat-cleanup --dry-run' docker-compose.yml
 
 # ---------------------------------------------------------------------------
-section "Cleanup scheduler: next-run computation"
-next_at() { CLEANUP_NOW=$2 scripts/cleanup-scheduler.sh --at "$1" --next-run; }
-while read -r at now want; do
-  got=$(next_at "$at" "$now" 2>&1)
-  [ "$got" = "$want" ] && ok "at $at, from $now: next run in ${want}s" || ko "at $at, from $now: want ${want}s, got '$got'"
-done <<'EOF'
-02:00 01:00:00 3600
-02:00 01:59:59 1
-02:00 02:00:00 86400
-02:00 02:00:01 86399
-02:00 03:00:00 82800
-02:00 00:00:00 7200
-02:00 23:59:59 7201
-02:00 12:34:56 48304
-23:30 23:45:00 85500
-08:09 08:00:00 540
-00:00 23:59:00 60
-EOF
-check "default time is 02:00" test "$(env -u CLEANUP_AT CLEANUP_NOW=01:00:00 scripts/cleanup-scheduler.sh --next-run)" = 3600
-check "CLEANUP_AT sets the time" test "$(CLEANUP_AT=03:15 CLEANUP_NOW=03:00:00 scripts/cleanup-scheduler.sh --next-run)" = 900
-# Against the real clock, in several zones: the next 02:00 of that zone.
-for tz in UTC Asia/Kolkata America/New_York; do
-  got=$(TZ=$tz scripts/cleanup-scheduler.sh --next-run 2>&1)
-  want=$(TZ=$tz python3 -c '
-import datetime as d, time
-now = d.datetime.now().replace(microsecond=0)
-t = now.replace(hour=2, minute=0, second=0)
-if t <= now: t += d.timedelta(days=1)
-print(int((t - now).total_seconds()))')
-  if [[ $got =~ ^[0-9]+$ ]] && ((got - want <= 2 && want - got <= 2)); then
-    ok "TZ=$tz: next 02:00 in ${got}s"
-  else
-    ko "TZ=$tz: want ~${want}s, got '$got'"
-  fi
-done
-for bad in 24:00 2:5 12:60 abc "" 02:00:61; do
-  check_fails "invalid time '$bad' is refused" scripts/cleanup-scheduler.sh --at "$bad" --next-run
-done
-out=$(CLEANUP_AT=off scripts/cleanup-scheduler.sh 2>&1) && [[ $out == *disabled* ]] && ok "CLEANUP_AT=off disables it (exit 0)" || ko "CLEANUP_AT=off" "$out"
-
-section "Cleanup scheduler: running"
-S=$TMP/sched
-mkdir -p "$S"
-at=$(clock_in 2)
-start=$(date +%s)
-out=$(CLEANUP_BIN="$STUB/chat-cleanup" CLEANUP_OUT="$S/runs" DATABASE_URL=/x/chat.db CLEANUP_POLL_SECONDS=1 \
-  timeout 10 scripts/cleanup-scheduler.sh --once-at "$at" -- --retention-days 3 2>&1)
-rc=$?
-took=$(($(date +%s) - start))
-[ "$rc" = 0 ] && ok "--once-at $at ran and exited 0 after ${took}s" || ko "--once-at exit status $rc" "$out"
-check "it ran chat-cleanup once, with the args after -- and the env" \
-  test "$(cat "$S/runs" 2>/dev/null)" = "run args=--retention-days 3 db=/x/chat.db up="
-((took >= 1 && took <= 4)) && ok "it waited for the time (${took}s)" || ko "it ran after ${took}s, not ~2s"
-CLEANUP_BIN="$STUB/chat-cleanup" CLEANUP_RC=3 CLEANUP_POLL_SECONDS=1 \
-  timeout 10 scripts/cleanup-scheduler.sh --once-at "$(clock_in 2)" >/dev/null 2>&1
-rc=$?
-[ "$rc" = 3 ] && ok "--once passes on chat-cleanup's failure (exit 3)" || ko "--once with a failing cleanup: exit $rc, want 3"
-
-# Daily mode: runs at the time, exactly once, keeps going, stops on SIGTERM.
-: >"$S/daily"
-CLEANUP_BIN="$STUB/chat-cleanup" CLEANUP_OUT="$S/daily" CLEANUP_RC=1 CLEANUP_POLL_SECONDS=1 CLEANUP_AT=$(clock_in 2) \
-  scripts/cleanup-scheduler.sh >"$S/daily.log" 2>&1 &
-sp=$!
-bg_pids+=("$sp")
-eventually 5 test -s "$S/daily"
-sleep 2
-check "daily mode: ran once at the time and keeps running after a failed run" \
-  bash -c "[ \$(wc -l <'$S/daily') = 1 ] && kill -0 $sp"
-check "daily mode: logs the failure and the next run" grep -q 'next cleanup in 8[0-9]*s' "$S/daily.log"
-kill -TERM "$sp"
-wait_exit "$sp" 3
-[ "$rc" = 0 ] && ok "SIGTERM stops the scheduler at once with exit 0" || ko "scheduler after SIGTERM: exit $rc"
-
-sleep 30 &
-watched=$!
-bg_pids+=("$watched")
-CLEANUP_BIN="$STUB/chat-cleanup" CLEANUP_POLL_SECONDS=1 CLEANUP_AT=$(clock_in 3600) \
-  scripts/cleanup-scheduler.sh --watch-pid "$watched" >/dev/null 2>&1 &
-sp=$!
-bg_pids+=("$sp")
-sleep 1.5
-check "--watch-pid: keeps running while the process lives" kill -0 "$sp"
-kill "$watched"
-wait "$watched" 2>/dev/null
-wait_exit "$sp" 3
-[ "$rc" = 0 ] && ok "--watch-pid: exits 0 once the process is gone" || ko "--watch-pid: exit $rc"
-
-# ---------------------------------------------------------------------------
 section "Entrypoint (outside Docker, stub server and cleanup)"
 E=$TMP/entry
 mkdir -p "$E"
 export STUB_OUT=$E/server.out
 PATH="$STUB:$PATH" DATABASE_URL=$E/data/db/chat_app.db UPLOAD_DIR=$E/data/uploads LOG_DIR=$E/data/logs \
-  CLEANUP_AT=$(clock_in 2) CLEANUP_POLL_SECONDS=1 CLEANUP_OUT=$E/cleanup.out \
+  CLEANUP_AT=03:30 TZ=Europe/Paris CLEANUP_OUT=$E/cleanup.out \
   scripts/docker-entrypoint.sh --port 1234 --bcrypt-cost 4 >"$E/entry.log" 2>&1 &
 ep=$!
 bg_pids+=("$ep")
@@ -317,33 +239,38 @@ if eventually 5 test -s "$STUB_OUT"; then
   for d in db uploads logs; do check "it created data/$d" test -d "$E/data/$d"; done
   check "it exec'd the server (same pid, no wrapper shell left)" grep -qx "pid=$ep" "$STUB_OUT"
   check "the server got the arguments" grep -qx "args=--port 1234 --bcrypt-cost 4" "$STUB_OUT"
+  env_seen="db=$E/data/db/chat_app.db up=$E/data/uploads tz=Europe/Paris"
+  check "it checked CLEANUP_AT first (chat-cleanup --daily-at 03:30 --next-run)" \
+    grep -qxF "args=--daily-at 03:30 --next-run $env_seen" "$E/cleanup.out"
+  eventually 5 test -n "$(sched_of "$ep")"
   sched=$(sched_of "$ep")
-  [ -n "$sched" ] && ok "the cleanup scheduler runs in the background (pid $sched)" || ko "no scheduler process under the server" "$(ps -f --ppid "$ep")"
-  check "the scheduled cleanup ran with the server's env" eventually 5 grep -q "db=$E/data/db/chat_app.db up=$E/data/uploads" "$E/cleanup.out"
+  [ -n "$sched" ] && ok "chat-cleanup --daily-at runs in the background (pid $sched)" || ko "no chat-cleanup --daily-at under the server" "$(ps -f --ppid "$ep")"
+  check "it runs as 'chat-cleanup --daily-at 03:30 --watch-pid <server pid>', with the server's env" \
+    eventually 5 grep -qxF "args=--daily-at 03:30 --watch-pid $ep $env_seen" "$E/cleanup.out"
   kill -TERM "$ep"
   wait_exit "$ep" 5
   [ "$rc" = 0 ] && ok "SIGTERM: the server stopped with exit 0" || ko "SIGTERM: exit $rc" "$(cat "$E/entry.log")"
   check "the server handled SIGTERM itself" grep -qx stopped "$STUB_OUT"
-  if [ -n "$sched" ]; then
-    check "the scheduler exited after the server" eventually 3 gone "$sched"
-  fi
+  [ -n "$sched" ] && kill -TERM "$sched" 2>/dev/null   # the stub does not watch the server
 else
   ko "the server started" "$(cat "$E/entry.log")"
 fi
 
 rm -f "$STUB_OUT"
-out=$(PATH="$STUB:$PATH" DATABASE_URL=$E/d2/chat.db UPLOAD_DIR=$E/d2/up CLEANUP_AT=25:00 \
+out=$(PATH="$STUB:$PATH" DATABASE_URL=$E/d2/chat.db UPLOAD_DIR=$E/d2/up CLEANUP_CHECK_RC=2 \
   timeout 5 scripts/docker-entrypoint.sh 2>&1)
 rc=$?
-[ "$rc" != 0 ] && [ ! -e "$STUB_OUT" ] && [[ $out == *"invalid time"* ]] \
-  && ok "a bad CLEANUP_AT is refused before the server starts" || ko "bad CLEANUP_AT: exit $rc" "$out"
+[ "$rc" != 0 ] && [ ! -e "$STUB_OUT" ] && [[ $out == *"stub: invalid CLEANUP_AT"* ]] \
+  && ok "a failed schedule check stops it before the server starts, with the message" || ko "failed schedule check: exit $rc" "$out"
 
-PATH="$STUB:$PATH" DATABASE_URL=$E/d3/chat.db UPLOAD_DIR=$E/d3/up CLEANUP_AT=off \
+PATH="$STUB:$PATH" DATABASE_URL=$E/d3/chat.db UPLOAD_DIR=$E/d3/up CLEANUP_AT=off CLEANUP_OUT=$E/d3.cleanup \
   scripts/docker-entrypoint.sh >"$E/d3.log" 2>&1 &
 ep=$!
 bg_pids+=("$ep")
 if eventually 5 test -s "$STUB_OUT"; then
   check "CLEANUP_AT=off: server runs without a scheduler" test -z "$(sched_of "$ep")"
+  check "CLEANUP_AT=off: chat-cleanup is not even run" test ! -e "$E/d3.cleanup"
+  check "CLEANUP_AT=off: it says so" grep -q 'scheduled cleanup disabled' "$E/d3.log"
   check "LOG_DIR unset: no log folder made" test ! -e "$E/d3/logs"
   kill -TERM "$ep"
   wait_exit "$ep" 5
@@ -366,54 +293,83 @@ unset STUB_OUT
 
 # ---------------------------------------------------------------------------
 section "Entrypoint with the real chat-server and chat-cleanup"
+# The scheduled run itself (the real sleep until HH:MM, old messages deleted,
+# SIGTERM while asleep) is tested by cargo test -p chat-cleanup (tests/daily.rs).
 if [ "$have_server" = 1 ] && [ "$have_cleanup" = 1 ]; then
   R=$TMP/real
-  mkdir -p "$R/bin"
+  mkdir -p "$R/bin" "$R/mixed"
   ln -s "$CHAT_SERVER_BIN" "$R/bin/chat-server"
   ln -s "$CHAT_CLEANUP_BIN" "$R/bin/chat-cleanup"
   port=$(free_port)
+  # UTC+8 all year: Asia/Shanghai, or the same as a POSIX rule without tzdata.
+  tz=Asia/Shanghai
+  [ -f /usr/share/zoneinfo/$tz ] || tz='<+08>-8'
   PATH="$R/bin:$PATH" HOST=127.0.0.1 PORT=$port BCRYPT_COST=4 DATABASE_URL=$R/data/db/chat_app.db \
-    UPLOAD_DIR=$R/data/uploads LOG_DIR=$R/data/logs CLEANUP_AT=$(clock_in 6) CLEANUP_POLL_SECONDS=1 \
+    UPLOAD_DIR=$R/data/uploads LOG_DIR=$R/data/logs CLEANUP_AT=03:30 TZ=$tz \
     scripts/docker-entrypoint.sh >"$R/entry.log" 2>&1 &
   ep=$!
   bg_pids+=("$ep")
   if wait_http "http://127.0.0.1:$port/healthz" 30; then
     ok "GET /healthz answers 200"
     check "the SQLite database was created in data/db" test -s "$R/data/db/chat_app.db"
-    check "the scheduled chat-cleanup ran and succeeded" eventually 20 grep -q 'cleanup-scheduler: cleanup finished' "$R/entry.log"
+    check "the daily cleanup is scheduled at 03:30 in TZ=$tz" eventually 5 \
+      grep -Eq "daily cleanup scheduled at=03:30 zone=TZ=$tz next=[0-9-]+T03:30:00\+08:00 " "$R/entry.log"
     sched=$(sched_of "$ep")
-    check "the scheduler still runs after the cleanup" test -n "$sched"
+    check "chat-cleanup --daily-at runs under the server" test -n "$sched"
     kill -TERM "$ep"
     wait_exit "$ep" 15
     [ "$rc" = 0 ] && ok "SIGTERM: chat-server exited 0" || ko "SIGTERM: chat-server exit $rc" "$(tail -20 "$R/entry.log")"
     check_fails "the port is closed afterwards" curl -fsS -m 2 "http://127.0.0.1:$port/healthz"
-    [ -n "$sched" ] && check "the scheduler exited after the server" eventually 3 gone "$sched"
+    [ -n "$sched" ] && check "the daily cleanup exited after the server" eventually 3 gone "$sched"
+    check "it said why" grep -q "process $ep is gone; stopping" "$R/entry.log"
   else
     ko "GET /healthz answers 200" "$(tail -30 "$R/entry.log")"
     kill -TERM "$ep" 2>/dev/null
   fi
+  # A bad CLEANUP_AT, checked by the real chat-cleanup (stub server).
+  ln -s "$STUB/chat-server" "$R/mixed/chat-server"
+  ln -s "$CHAT_CLEANUP_BIN" "$R/mixed/chat-cleanup"
+  for bad in 25:00 2:5 02:00:00 noon; do
+    out=$(PATH="$R/mixed:$PATH" STUB_OUT=$R/stub.out DATABASE_URL=$R/d2/chat.db UPLOAD_DIR=$R/d2/up CLEANUP_AT=$bad \
+      timeout 5 scripts/docker-entrypoint.sh 2>&1)
+    rc=$?
+    [ "$rc" != 0 ] && [ ! -e "$R/stub.out" ] && [[ $out == *"invalid value '$bad'"*"HH:MM"* ]] \
+      && ok "CLEANUP_AT=$bad is refused before the server starts" || ko "CLEANUP_AT=$bad: exit $rc" "$out"
+  done
 else
   skip_bin "real server through the entrypoint" "$no_bin_reason"
 fi
 
-section "The real chat-cleanup, as cron, systemd and the scheduler run it"
+section "The real chat-cleanup, as cron, systemd and the entrypoint run it"
 if [ "$have_cleanup" = 1 ]; then
   K=$TMP/clean
   mkdir -p "$K/uploads" "$K/logs"
   : >"$K/chat_app.db"   # an empty SQLite file, as a fresh server leaves it
-  check "scheduler --once-at runs the real chat-cleanup (env only), exit 0" env CLEANUP_BIN="$CHAT_CLEANUP_BIN" \
-    CLEANUP_POLL_SECONDS=1 DATABASE_URL="$K/chat_app.db" UPLOAD_DIR="$K/uploads" LOG_DIR="$K/logs" \
-    timeout 20 scripts/cleanup-scheduler.sh --once-at "$(clock_in 2)"
   check "chat-cleanup --dry-run with the cron line's flags exits 0" "$CHAT_CLEANUP_BIN" --dry-run \
     --database-url "$K/chat_app.db" --upload-dir "$K/uploads" --log-dir "$K/logs"
+  check "CLEANUP_AT in the env alone: one run, exit 0 (as docker exec runs it)" env CLEANUP_AT=02:00 \
+    DATABASE_URL="$K/chat_app.db" UPLOAD_DIR="$K/uploads" LOG_DIR="$K/logs" timeout 20 "$CHAT_CLEANUP_BIN"
   out=$("$CHAT_CLEANUP_BIN" --database-url "$K/chat_app.db" --upload-dir "$K/nope" --log-dir "$K/logs" 2>&1)
   rc=$?
   [ "$rc" != 0 ] && [ -n "$out" ] && ok "it fails with a message on a missing folder (exit $rc)" || ko "chat-cleanup with a missing upload folder: exit $rc" "$out"
-  out=$(CLEANUP_BIN="$CHAT_CLEANUP_BIN" CLEANUP_POLL_SECONDS=1 DATABASE_URL="$K/none/chat_app.db" UPLOAD_DIR="$K/uploads" \
-    timeout 20 scripts/cleanup-scheduler.sh --once-at "$(clock_in 2)" 2>&1)
-  rc=$?
-  [ "$rc" != 0 ] && [[ $out == *"cleanup failed with exit status $rc"* ]] \
-    && ok "the scheduler reports its failure on a missing database (exit $rc)" || ko "missing database through the scheduler: exit $rc" "$out"
+  out=$(TZ=UTC CLEANUP_AT=04:15 "$CHAT_CLEANUP_BIN" --daily-at --next-run 2>&1)
+  [[ $out =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T04:15:00\+00:00$ ]] \
+    && ok "--daily-at without a value takes CLEANUP_AT ($out)" || ko "--daily-at with CLEANUP_AT=04:15" "$out"
+  for bad in 24:00 2:5 12:60 abc "" 02:00:00; do
+    out=$("$CHAT_CLEANUP_BIN" --daily-at "$bad" --next-run 2>&1)
+    rc=$?
+    [ "$rc" = 2 ] && [[ $out == *HH:MM* ]] && ok "--daily-at '$bad' is a usage error (exit 2)" || ko "--daily-at '$bad': exit $rc" "$out"
+  done
+  DATABASE_URL="$K/chat_app.db" UPLOAD_DIR="$K/uploads" "$CHAT_CLEANUP_BIN" --daily-at 02:00 >"$K/daily.log" 2>&1 &
+  dp=$!
+  bg_pids+=("$dp")
+  if eventually 5 grep -q 'daily cleanup scheduled' "$K/daily.log"; then
+    kill -TERM "$dp"
+    wait_exit "$dp" 3
+    [ "$rc" = 0 ] && ok "--daily-at: SIGTERM while asleep, exit 0 at once" || ko "--daily-at after SIGTERM: exit $rc" "$(cat "$K/daily.log")"
+  else
+    ko "--daily-at did not start" "$(cat "$K/daily.log")"
+  fi
 else
   skip_bin "real chat-cleanup" "$no_bin_reason"
 fi

@@ -1,10 +1,14 @@
 //! `chat-cleanup`: the chat room's daily retention. [`run`] does the work;
-//! the binary parses the flags, sets up logging and prints the [`Summary`].
+//! the binary parses the flags, sets up logging and prints the [`Summary`]
+//! ([`run_and_report`]), once, or every day with `--daily-at` ([`daily`],
+//! its calendar in [`schedule`]).
 
 pub mod config;
+pub mod daily;
 pub mod error;
 pub mod files;
 pub mod messages;
+pub mod schedule;
 pub mod summary;
 
 use std::collections::BTreeSet;
@@ -40,6 +44,32 @@ pub fn open_database(url: &str) -> Result<Database, CleanupError> {
     };
     tracing::debug!(database = %redact(&parsed.target), "opening the database");
     Ok(Database::open(url, &options)?)
+}
+
+/// One cleanup, as a plain `chat-cleanup` run does it: [`run`], then the
+/// summary on stdout, or the error on stderr (and in the log). True when
+/// everything was done; false when the cleanup could not run or some file
+/// could not be removed (exit status 1 of a plain run).
+pub fn run_and_report(cfg: &Config) -> bool {
+    match run(cfg) {
+        Ok(summary) => {
+            println!("{summary}");
+            if summary.failed() > 0 {
+                eprintln!(
+                    "chat-cleanup: {} file(s) could not be removed (see the log above)",
+                    summary.failed()
+                );
+                false
+            } else {
+                true
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cleanup failed");
+            eprintln!("chat-cleanup: error: {e}");
+            false
+        }
+    }
 }
 
 /// Applies the retention once. Errors mean nothing could be done (the

@@ -2,12 +2,19 @@
 
 use std::process::ExitCode;
 
-use chat_cleanup::{run, Config};
-use clap::Parser;
+use chat_cleanup::config::DAILY_AT_ENV;
+use chat_cleanup::{daily, run_and_report, Config};
+use clap::{CommandFactory, Parser};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cfg = Config::parse();
+    let cleanup_at = std::env::var(DAILY_AT_ENV).ok();
+    let daily_at = cfg.daily_at(cleanup_at.as_deref()).unwrap_or_else(|e| {
+        Config::command()
+            .error(clap::error::ErrorKind::InvalidValue, e)
+            .exit()
+    });
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -16,23 +23,16 @@ fn main() -> ExitCode {
         )
         .init();
 
-    match run(&cfg) {
-        Ok(summary) => {
-            println!("{summary}");
-            if summary.failed() > 0 {
-                eprintln!(
-                    "chat-cleanup: {} file(s) could not be removed (see the log above)",
-                    summary.failed()
-                );
-                ExitCode::FAILURE
-            } else {
-                ExitCode::SUCCESS
-            }
+    if daily_at.is_some() {
+        daily::check_tz();
+    }
+    match daily_at {
+        None if run_and_report(&cfg) => ExitCode::SUCCESS,
+        None => ExitCode::FAILURE,
+        Some(at) if cfg.next_run => {
+            println!("{}", daily::local_time(daily::next_run_from_now(at)));
+            ExitCode::SUCCESS
         }
-        Err(e) => {
-            tracing::error!(error = %e, "cleanup failed");
-            eprintln!("chat-cleanup: error: {e}");
-            ExitCode::FAILURE
-        }
+        Some(at) => daily::run_daily(&cfg, at),
     }
 }
