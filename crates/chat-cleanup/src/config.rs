@@ -1,9 +1,9 @@
 //! Command-line flags, each also read from the environment. Names and defaults
 //! are the server's, so one environment file serves both programs.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
+use chat_domain::StorageArgs;
 use clap::Parser;
 
 use crate::schedule::DailyAt;
@@ -21,35 +21,12 @@ use crate::schedule::DailyAt;
 #[derive(Debug, Clone, Parser)]
 #[command(name = "chat-cleanup", version, about, long_about, after_long_help = AFTER_HELP)]
 pub struct Config {
-    /// The database: a SQLite file path, sqlite://path or postgres://…
-    /// A SQLite file must exist: the cleanup never creates a database.
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        hide_env_values = true,
-        default_value = "chat_app.db",
-        value_name = "URL"
-    )]
-    pub database_url: String,
-
-    /// The server's upload folder (images served as /uploads/<name>). Must exist.
-    #[arg(
-        long,
-        env = "UPLOAD_DIR",
-        default_value = "uploads",
-        value_name = "DIR"
-    )]
-    pub upload_dir: PathBuf,
-
-    /// The server's log folder. When absent, no log file is touched; when
-    /// given, it must exist.
-    #[arg(long, env = "LOG_DIR", value_name = "DIR")]
-    pub log_dir: Option<PathBuf>,
-
-    /// Messages (and unreferenced uploads) older than this many days are deleted.
-    #[arg(long, env = "RETENTION_DAYS", default_value_t = 7, value_name = "DAYS",
-          value_parser = clap::value_parser!(u32).range(1..=36_500))]
-    pub retention_days: u32,
+    /// The database, folders and retention the server takes too. The cleanup
+    /// never creates anything: a SQLite file, the upload folder and (when
+    /// given) the log folder must exist; without a log folder no log file is
+    /// touched.
+    #[command(flatten)]
+    pub storage: StorageArgs,
 
     /// Log files last written more than this many days ago are deleted.
     #[arg(long, env = "LOG_RETENTION_DAYS", default_value_t = 30, value_name = "DAYS",
@@ -126,7 +103,7 @@ missing, or some file could not be removed (the summary is printed anyway);
 
 impl Config {
     pub fn retention(&self) -> chrono::Duration {
-        chrono::Duration::days(i64::from(self.retention_days))
+        chrono::Duration::days(i64::from(self.storage.retention_days))
     }
 
     pub fn log_retention(&self) -> Duration {
@@ -134,7 +111,7 @@ impl Config {
     }
 
     pub fn upload_retention(&self) -> Duration {
-        Duration::from_secs(u64::from(self.retention_days) * 86_400)
+        Duration::from_secs(u64::from(self.storage.retention_days) * 86_400)
     }
 
     pub fn batch_pause(&self) -> Duration {
@@ -180,8 +157,8 @@ mod tests {
             return; // the environment overrides the defaults
         }
         let c = Config::try_parse_from(["chat-cleanup"]).unwrap();
-        assert_eq!(c.upload_dir, PathBuf::from("uploads"));
-        assert_eq!(c.retention_days, 7);
+        assert_eq!(c.storage.upload_dir, std::path::PathBuf::from("uploads"));
+        assert_eq!(c.storage.retention_days, 7);
         assert_eq!(c.log_retention_days, 30);
         assert_eq!(c.batch_size, 500);
         assert!(!c.dry_run);

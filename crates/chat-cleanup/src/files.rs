@@ -8,8 +8,7 @@ use std::time::SystemTime;
 
 use crate::error::CleanupError;
 
-/// The URL prefix under which the server serves the upload folder.
-pub const UPLOAD_PREFIX: &str = "/uploads/";
+use chat_domain::storage::{self, UPLOAD_URL_PREFIX};
 
 /// A name that stays inside its folder: not empty, no path separator, no
 /// `..` anywhere, no NUL, not `.`.
@@ -17,23 +16,25 @@ pub fn is_safe_name(name: &str) -> bool {
     !name.is_empty() && name != "." && !name.contains("..") && !name.contains(['/', '\\', '\0'])
 }
 
-/// The file name of an image URL `/uploads/<name>`, when it is one with a
-/// safe name; `None` for anything else (it is then never touched).
+/// The file name of an image URL `/uploads/<name>`, when it is a name the
+/// server could have issued (`chat_domain::storage`, the one rule); `None`
+/// for anything else (it is then never touched).
 pub fn upload_name(url: &str) -> Option<&str> {
-    url.strip_prefix(UPLOAD_PREFIX).filter(|n| is_safe_name(n))
+    storage::upload_name(url)
 }
 
 /// The URL the server serves an upload under.
 pub fn upload_url(name: &str) -> String {
-    format!("{UPLOAD_PREFIX}{name}")
+    format!("{UPLOAD_URL_PREFIX}{name}")
 }
 
-/// Whether an upload-folder entry is one the cleanup may consider: a safe
-/// name that is not hidden (`.gitkeep` and the like stay), or the server's
-/// partial upload `.<name>.part` (left behind by a crash; an upload in
-/// progress is recent, so it is never old enough).
+/// Whether an upload-folder entry is one the cleanup may consider: an upload
+/// name (not hidden: `.gitkeep` and the like stay), or the server's partial
+/// upload `.<name>.part` (left behind by a crash; an upload in progress is
+/// recent, so it is never old enough).
 pub fn is_upload_name(name: &str) -> bool {
-    is_safe_name(name) && (!name.starts_with('.') || (name.ends_with(".part") && name.len() > 6))
+    let partial = name.strip_prefix('.').and_then(|n| n.strip_suffix(".part"));
+    storage::is_upload_name(partial.unwrap_or(name))
 }
 
 /// The log rule: a name, not hidden, that ends in `.log` or has `.log.` in
@@ -224,7 +225,9 @@ mod tests {
         assert_eq!(upload_name("/uploads/a\\b.png"), None);
         assert_eq!(upload_name("/uploads/.."), None);
         assert_eq!(upload_name("/uploads/."), None);
-        assert_eq!(upload_name("/uploads/x..png"), None);
+        // Two dots inside a plain name leave no folder: the one rule allows it.
+        assert_eq!(upload_name("/uploads/x..png"), Some("x..png"));
+        assert_eq!(upload_name("/uploads/名字.png"), None);
         assert_eq!(upload_name("/uploads/a\0b"), None);
         assert_eq!(upload_name("uploads/a.png"), None);
         assert_eq!(upload_name("https://evil/uploads/a.png"), None);

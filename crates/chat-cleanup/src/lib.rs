@@ -76,11 +76,11 @@ pub fn run_and_report(cfg: &Config) -> bool {
 /// database or a folder is missing); files that could not be removed are
 /// counted in [`Summary::failed`].
 pub fn run(cfg: &Config) -> Result<Summary, CleanupError> {
-    files::check_dir(&cfg.upload_dir, "upload", "upload-dir")?;
-    if let Some(dir) = &cfg.log_dir {
+    files::check_dir(&cfg.storage.upload_dir, "upload", "upload-dir")?;
+    if let Some(dir) = &cfg.storage.log_dir {
         files::check_dir(dir, "log", "log-dir")?;
     }
-    let db = open_database(&cfg.database_url)?;
+    let db = open_database(&cfg.storage.database_url)?;
     let mut conn = db.conn()?;
     let dry = cfg.dry_run;
 
@@ -110,14 +110,14 @@ pub fn run(cfg: &Config) -> Result<Summary, CleanupError> {
             continue;
         };
         handled.insert(name.to_owned());
-        if let Some(c) = files::regular_file(&cfg.upload_dir, name) {
+        if let Some(c) = files::regular_file(&cfg.storage.upload_dir, name) {
             images.push(c);
         }
     }
     summary.images = files::remove_all(&images, dry, "image");
 
     // 3. Orphan uploads: old, and referenced by no (remaining) message.
-    let old = files::old_files(&cfg.upload_dir, file_cutoff, files::is_upload_name)?;
+    let old = files::old_files(&cfg.storage.upload_dir, file_cutoff, files::is_upload_name)?;
     let old: Vec<_> = old
         .into_iter()
         .filter(|c| !handled.contains(&c.name))
@@ -132,7 +132,7 @@ pub fn run(cfg: &Config) -> Result<Summary, CleanupError> {
     drop(conn);
 
     // 4. Log files.
-    if let Some(dir) = &cfg.log_dir {
+    if let Some(dir) = &cfg.storage.log_dir {
         let log_cutoff = SystemTime::now()
             .checked_sub(cfg.log_retention())
             .unwrap_or(SystemTime::UNIX_EPOCH);

@@ -9,6 +9,7 @@ pub mod passwords;
 pub mod room;
 pub mod schema;
 pub mod session_store;
+pub mod storage;
 pub mod timestamps;
 pub mod users;
 
@@ -19,4 +20,5 @@ pub use messages::{Message, MessageType, NewMessage, Page};
 pub use passwords::Passwords;
 pub use room::Messages;
 pub use session_store::DbSessionStore;
+pub use storage::StorageArgs;
 pub use users::{PublicUser, User};

@@ -94,17 +94,15 @@ pub async fn build(config: Config) -> Result<App, StartError> {
         pool_size: config.db_pool_size,
         ..DbOptions::default()
     };
-    let url = config.database_url.clone();
+    let url = config.storage.database_url.clone();
     let db = tokio::task::spawn_blocking(move || Database::open(&url, &db_options)).await??;
-    tracing::info!(backend = ?db.backend(), url = %chat_domain::db::redact(&config.database_url), "database ready");
+    tracing::info!(backend = ?db.backend(), url = %chat_domain::db::redact(&config.storage.database_url), "database ready");
     let cost = config.bcrypt_cost;
     let passwords = tokio::task::spawn_blocking(move || Passwords::new(cost)).await??;
-    let uploads =
-        Uploads::new(config.upload_dir.clone(), config.max_upload_bytes()).map_err(|source| {
-            StartError::Uploads {
-                path: config.upload_dir.display().to_string(),
-                source,
-            }
+    let uploads = Uploads::new(config.storage.upload_dir.clone(), config.max_upload_bytes())
+        .map_err(|source| StartError::Uploads {
+            path: config.storage.upload_dir.display().to_string(),
+            source,
         })?;
     let cluster = match &config.redis_url {
         None => None,
@@ -144,7 +142,7 @@ pub async fn build(config: Config) -> Result<App, StartError> {
     let state = AppState(Arc::new(Shared {
         config: config.clone(),
         accounts: Accounts::new(db.clone(), passwords),
-        messages: Messages::new(db.clone(), config.retention_days),
+        messages: Messages::new(db.clone(), config.storage.retention_days),
         sessions: DbSessionStore::new(db.clone()),
         db,
         uploads,

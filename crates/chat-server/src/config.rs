@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use chat_domain::StorageArgs;
 use clap::Parser;
 
 #[derive(Debug, Clone, Parser)]
@@ -20,18 +21,15 @@ pub struct Config {
     #[arg(long, env = "PORT", default_value_t = 5000)]
     pub port: u16,
 
-    /// The database: a SQLite file path (or sqlite://path) or a postgres:// URL.
-    /// An existing Flask chat_app.db is adopted in place.
-    #[arg(long, env = "DATABASE_URL", default_value = "chat_app.db")]
-    pub database_url: String,
+    /// The database, folders and retention the cleanup takes too. An
+    /// existing Flask chat_app.db is adopted in place; a missing upload
+    /// folder is created.
+    #[command(flatten)]
+    pub storage: StorageArgs,
 
     /// Connections in the database pool.
     #[arg(long, env = "DB_POOL_SIZE", default_value_t = 8)]
     pub db_pool_size: u32,
-
-    /// Folder of uploaded images (created when missing).
-    #[arg(long, env = "UPLOAD_DIR", default_value = "uploads")]
-    pub upload_dir: PathBuf,
 
     /// Folder of the page; when it is missing the page built into the binary is served.
     #[arg(long, env = "WEB_DIR", default_value = "web")]
@@ -46,10 +44,6 @@ pub struct Config {
     #[arg(long, env = "BCRYPT_COST", default_value_t = 12, value_parser = clap::value_parser!(u32).range(4..=31))]
     pub bcrypt_cost: u32,
 
-    /// Messages older than this many days are never shown (and the cleanup deletes them).
-    #[arg(long, env = "RETENTION_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..))]
-    pub retention_days: u32,
-
     /// A login lasts this many days after the last visit.
     #[arg(long, env = "SESSION_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..))]
     pub session_days: u32,
@@ -57,10 +51,6 @@ pub struct Config {
     /// Largest accepted image upload, in MiB.
     #[arg(long, env = "MAX_UPLOAD_MB", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub max_upload_mb: u64,
-
-    /// Also write logs to daily files (chat-server.log.YYYY-MM-DD) in this folder.
-    #[arg(long, env = "LOG_DIR")]
-    pub log_dir: Option<PathBuf>,
 
     /// Join a cluster of nodes sharing this Redis (and one PostgreSQL
     /// database): broadcasts, presence and limits then span every node.
@@ -114,10 +104,10 @@ mod tests {
         let c = Config::try_parse_from(["chat-server"]).unwrap();
         assert_eq!(c.port, 5000);
         assert_eq!(c.host, "0.0.0.0");
-        assert_eq!(c.database_url, "chat_app.db");
-        assert_eq!(c.upload_dir, PathBuf::from("uploads"));
+        assert_eq!(c.storage.database_url, "chat_app.db");
+        assert_eq!(c.storage.upload_dir, PathBuf::from("uploads"));
         assert_eq!(c.bcrypt_cost, 12);
-        assert_eq!(c.retention_days, 7);
+        assert_eq!(c.storage.retention_days, 7);
         assert_eq!(c.session_days, 7);
         assert_eq!(c.max_upload_bytes(), 5_242_880);
     }

@@ -26,12 +26,12 @@ fn main() -> ExitCode {
 }
 
 async fn run(config: Config) -> ExitCode {
-    let _log_guard = match logging::init(config.log_dir.as_deref()) {
+    let _log_guard = match logging::init(config.storage.log_dir.as_deref()) {
         Ok(guard) => guard,
         Err(e) => {
             eprintln!(
                 "chat-server: cannot write logs to {:?}: {e}",
-                config.log_dir
+                config.storage.log_dir
             );
             return ExitCode::FAILURE;
         }
