@@ -11,10 +11,11 @@
 
 import crypto from "node:crypto";
 import { io } from "socket.io-client";
+import * as chat from "../lib/chat.mjs";
 
 export const URLS = (process.env.CLUSTER_URLS || "")
   .split(",")
-  .map((u) => u.trim().replace(/\/+$/, ""))
+  .map((u) => chat.trimBase(u.trim()))
   .filter(Boolean);
 export const PIDS = (process.env.CLUSTER_PIDS || "")
   .split(",")
@@ -29,7 +30,7 @@ export const EVENT_TIMEOUT = 8000;
 /** How long we watch for an event that must not arrive. */
 export const QUIET = 1000;
 
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export const sleep = chat.sleep;
 
 export function randName(prefix = "c_") {
   const alnum = "abcdefghijklmnopqrstuvwxyz0123456789";
@@ -61,54 +62,41 @@ export async function until(what, fn, timeout = EVENT_TIMEOUT, every = 50) {
 
 // ---------------------------------------------------------------- HTTP ----
 
-/** One browser: a session cookie sent to whichever node it talks to. */
+/**
+ * One browser: a session cookie sent to whichever node it talks to (the HTTP
+ * client of tests/lib/chat.mjs, each request naming its node).
+ */
 export class Browser {
   constructor(cookie = null) {
-    this.cookie = cookie;
+    this.session = new chat.Session({ cookie });
   }
 
-  async request(base, method, path, { json, body, headers = {} } = {}) {
-    const h = { ...headers };
-    if (this.cookie) h.Cookie = `session=${this.cookie}`;
-    if (json !== undefined) {
-      h["Content-Type"] = "application/json";
-      body = JSON.stringify(json);
-    }
-    const res = await fetch(base + path, { method, headers: h, body, redirect: "manual" });
-    const buf = Buffer.from(await res.arrayBuffer());
-    for (const sc of res.headers.getSetCookie()) {
-      const [pair, ...attrs] = sc.split(";");
-      const eq = pair.indexOf("=");
-      if (pair.slice(0, eq).trim() !== "session") continue;
-      const value = pair.slice(eq + 1).trim();
-      const gone = value === "" || attrs.some((a) => /^\s*max-age\s*=\s*0\s*$/i.test(a));
-      this.cookie = gone ? null : value;
-    }
-    let parsed;
-    try {
-      parsed = JSON.parse(buf.toString("utf8"));
-    } catch {
-      parsed = undefined;
-    }
-    return { status: res.status, headers: res.headers, buf, json: parsed };
+  get cookie() {
+    return this.session.cookie;
+  }
+  set cookie(value) {
+    this.session.cookie = value;
+  }
+
+  /** → {status, headers, buf, text, json, setCookies} */
+  request(base, method, path, opts = {}) {
+    return this.session.request(method, path, { ...opts, base });
   }
 
   register(base, username, password) {
-    return this.request(base, "POST", "/api/register", { json: { username, password } });
+    return this.session.register(username, password, { base });
   }
   login(base, username, password) {
-    return this.request(base, "POST", "/api/login", { json: { username, password } });
+    return this.session.login(username, password, { base });
   }
   logout(base) {
-    return this.request(base, "POST", "/api/logout");
+    return this.session.logout({ base });
   }
   currentUser(base) {
-    return this.request(base, "GET", "/api/current_user");
+    return this.session.currentUser({ base });
   }
   upload(base, bytes, filename = "pixel.png", type = "image/png") {
-    const fd = new FormData();
-    fd.append("file", new Blob([bytes], { type }), filename);
-    return this.request(base, "POST", "/api/upload", { body: fd });
+    return this.session.upload(bytes, filename, { type, base });
   }
 }
 
@@ -131,14 +119,10 @@ export class Tab {
     this.base = base;
     this.label = label || `${NODE_NAME[base] || base}/${transport}`;
     this.events = []; // {ev, data, at}
-    this.socket = io(base, {
-      path: "/socket.io/",
+    this.socket = chat.createSocket(io, base, {
+      cookieHeader: cookie ? chat.sessionCookieHeader(cookie) : null,
       transports: [transport],
-      upgrade: false,
-      reconnection: false,
-      forceNew: true,
       timeout: EVENT_TIMEOUT,
-      extraHeaders: cookie ? { Cookie: `session=${cookie}` } : {},
     });
     this.socket.onAny((ev, data) => this.events.push({ ev, data, at: Date.now() }));
     this.socket.on("disconnect", (reason) => this.events.push({ ev: "disconnect", data: reason, at: Date.now() }));

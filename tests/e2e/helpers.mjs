@@ -10,8 +10,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
+// HTTP and socket pieces shared with tests/conformance and tests/cluster.
+import { trimBase } from '../lib/chat.mjs';
 
-export const CHAT_URL = (process.env.CHAT_URL || '').replace(/\/+$/, '');
+export const CHAT_URL = trimBase(process.env.CHAT_URL || '');
 if (!CHAT_URL) throw new Error('set CHAT_URL to the chat server, e.g. http://127.0.0.1:5000 (scripts/test-e2e.sh does it)');
 
 export const SCREENSHOT_DIR = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));

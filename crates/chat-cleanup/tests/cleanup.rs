@@ -7,9 +7,9 @@ use std::process::{Command, Output};
 use std::time::{Duration, SystemTime};
 
 use chat_domain::messages::{self, MessageType, NewMessage, Page};
-use chat_domain::{timestamps, users, Database, DbOptions};
+use chat_domain::{timestamps, users};
+use chat_testkit::{on_both_backends, Backend, TestDatabase};
 use chrono::NaiveDateTime;
-use diesel::{Connection, PgConnection, RunQueryDsl};
 
 const DAY: u64 = 86_400;
 
@@ -29,92 +29,31 @@ fn days_ago(days: i64) -> NaiveDateTime {
     timestamps::now() - chrono::Duration::days(days) - chrono::Duration::minutes(1)
 }
 
-/// A fresh PostgreSQL database, dropped at the end of the test.
-struct PgDb {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl PgDb {
-    fn create() -> Self {
-        let admin_url = std::env::var("TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-        let mut admin = PgConnection::establish(&admin_url).unwrap_or_else(|e| {
-            panic!(
-                "PostgreSQL is unreachable at {admin_url} ({e}); start it (scripts/start-services.sh) or set TEST_POSTGRES_URL"
-            )
-        });
-        let name = format!("chat_test_{}", random_suffix());
-        diesel::sql_query(format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .unwrap();
-        let base = admin_url.split('?').next().unwrap();
-        let slash = base
-            .rfind('/')
-            .filter(|&i| i > base.find("://").unwrap() + 2);
-        let url = match slash {
-            Some(i) => format!("{}/{name}", &base[..i]),
-            None => format!("{base}/{name}"),
-        };
-        PgDb {
-            admin_url,
-            name,
-            url,
-        }
-    }
-}
-
-impl Drop for PgDb {
-    fn drop(&mut self) {
-        if let Ok(mut admin) = PgConnection::establish(&self.admin_url) {
-            let _ = diesel::sql_query(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .execute(&mut admin);
-        }
-    }
-}
-
-fn random_suffix() -> String {
-    use std::hash::{BuildHasher, RandomState};
-    format!(
-        "{:016x}",
-        RandomState::new().hash_one((std::process::id(), SystemTime::now()))
-    )
-}
-
-/// A database, an upload folder and a log folder for one test.
+/// A database (chat-testkit's throwaway one: a SQLite file, or a PostgreSQL
+/// database dropped afterwards), an upload folder and a log folder for one test.
 struct World {
     dir: tempfile::TempDir,
     db_url: String,
-    db: Database,
-    _pg: Option<PgDb>,
+    db: TestDatabase,
 }
 
 impl World {
     fn sqlite() -> Self {
+        Self::new(TestDatabase::sqlite())
+    }
+
+    fn on(backend: Backend) -> Self {
+        Self::new(TestDatabase::on(backend))
+    }
+
+    fn new(db: TestDatabase) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let db_url = dir.path().join("chat_app.db").display().to_string();
-        Self::new(dir, db_url, None)
-    }
-
-    fn postgres() -> Self {
-        let pg = PgDb::create();
-        let url = pg.url.clone();
-        Self::new(tempfile::tempdir().unwrap(), url, Some(pg))
-    }
-
-    fn new(dir: tempfile::TempDir, db_url: String, pg: Option<PgDb>) -> Self {
-        let db = Database::open(&db_url, &DbOptions::default()).unwrap();
         fs::create_dir(dir.path().join("uploads")).unwrap();
         fs::create_dir(dir.path().join("logs")).unwrap();
         World {
             dir,
-            db_url,
+            db_url: db.url().to_owned(),
             db,
-            _pg: pg,
         }
     }
 
@@ -407,14 +346,10 @@ fn scenario(w: World) {
     all_exist(&stay);
 }
 
-#[test]
-fn sqlite_removes_exactly_what_is_expired() {
-    scenario(World::sqlite());
-}
-
-#[test]
-fn postgres_removes_exactly_what_is_expired() {
-    scenario(World::postgres());
+on_both_backends! {
+    fn removes_exactly_what_is_expired(backend: Backend) {
+        scenario(World::on(backend));
+    }
 }
 
 #[test]

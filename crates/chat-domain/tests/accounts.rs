@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use chat_domain::users::{self, PublicUser};
 use chat_domain::{Accounts, DomainError, Passwords};
+use chat_testkit::{on_both_backends, TestDatabase};
 
 fn assert_taken(result: chat_domain::error::Result<chat_domain::User>, name: &str) {
     match result {
@@ -16,9 +17,11 @@ fn assert_taken(result: chat_domain::error::Result<chat_domain::User>, name: &st
 }
 
 on_both_backends! {
+    worker_threads = 4;
+
     /// A registration stores the trimmed name, a bcrypt `$2b$` hash at the
     /// configured cost (never the password) and the creation time.
-    async fn registration_stores_a_bcrypt_hash_and_the_creation_time(db) {
+    async fn registration_stores_a_bcrypt_hash_and_the_creation_time(db: TestDatabase) {
         let accounts = db.accounts();
         let before = common::now();
         let user = accounts.register("  alice ", "correct horse").await.unwrap();
@@ -44,7 +47,7 @@ on_both_backends! {
     }
 
     /// The bcrypt cost is what `Passwords::new` was given.
-    async fn the_bcrypt_cost_is_configurable(db) {
+    async fn the_bcrypt_cost_is_configurable(db: TestDatabase) {
         let accounts = Accounts::new(db.database(), Passwords::new(5).unwrap());
         let user = accounts.register("carol", "secret-5").await.unwrap();
         assert!(user.password_hash.starts_with("$2b$05$"), "{}", user.password_hash);
@@ -52,7 +55,7 @@ on_both_backends! {
     }
 
     /// The right password logs in; a wrong one, or an unknown name, does not.
-    async fn login_needs_the_right_password(db) {
+    async fn login_needs_the_right_password(db: TestDatabase) {
         let accounts = db.accounts();
         let alice = accounts.register("alice", "s3cret!!").await.unwrap();
         let ok = accounts.authenticate("alice", "s3cret!!").await.unwrap().expect("logs in");
@@ -64,7 +67,7 @@ on_both_backends! {
     }
 
     /// New names must differ case-insensitively: "Alice" blocks "alice" and "ALICE".
-    async fn usernames_are_unique_case_insensitively(db) {
+    async fn usernames_are_unique_case_insensitively(db: TestDatabase) {
         let accounts = db.accounts();
         accounts.register("Alice", "password1").await.unwrap();
         assert_taken(accounts.register("alice", "password2").await, "alice");
@@ -78,7 +81,7 @@ on_both_backends! {
 
     /// Case-insensitivity holds in any script: Greek with its final sigma,
     /// Cyrillic, accented Latin, full-width Latin.
-    async fn usernames_are_unique_case_insensitively_in_any_script(db) {
+    async fn usernames_are_unique_case_insensitively_in_any_script(db: TestDatabase) {
         let accounts = db.accounts();
         for (first, second) in [
             ("ΣΊΣΥΦΟΣ", "σίσυφος"),
@@ -96,7 +99,7 @@ on_both_backends! {
     }
 
     /// Names that merely look alike are different names.
-    async fn distinct_names_are_not_confused(db) {
+    async fn distinct_names_are_not_confused(db: TestDatabase) {
         let accounts = db.accounts();
         for name in ["abc", "a_c", "a-c", "abcd", "ab", "张三", "张三丰", "李四"] {
             accounts.register(name, &format!("password-{name}")).await
@@ -113,7 +116,7 @@ on_both_backends! {
     }
 
     /// Login matches the exact stored name, not another case of it.
-    async fn login_matches_the_exact_stored_name(db) {
+    async fn login_matches_the_exact_stored_name(db: TestDatabase) {
         let accounts = db.accounts();
         accounts.register("Alice", "password1").await.unwrap();
         accounts.register("σίσυφος", "password2").await.unwrap();
@@ -128,7 +131,7 @@ on_both_backends! {
 
     /// Passwords are compared in full, up to bcrypt's 72 bytes: a 72-byte
     /// password works, and the 73-byte one that starts with it does not.
-    async fn passwords_are_never_truncated(db) {
+    async fn passwords_are_never_truncated(db: TestDatabase) {
         let accounts = db.accounts();
         let p72 = "p".repeat(72);
         accounts.register("max72", &p72).await.unwrap();
@@ -145,7 +148,7 @@ on_both_backends! {
     }
 
     /// What another user may see of an account: id, name, creation time; no hash.
-    async fn the_public_user_hides_the_hash(db) {
+    async fn the_public_user_hides_the_hash(db: TestDatabase) {
         let user = db.accounts().register("dave", "password1").await.unwrap();
         let json = serde_json::to_value(PublicUser::from(&user)).unwrap();
         let obj = json.as_object().unwrap();
@@ -196,7 +199,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
 /// hundreds of times faster than bcrypt at cost 8.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_name_takes_as_long_as_a_wrong_password() {
-    let db = common::TestDb::sqlite();
+    let db = TestDatabase::sqlite();
     let accounts = Accounts::new(db.database(), Passwords::new(8).unwrap());
     accounts.register("known", "the password").await.unwrap();
 

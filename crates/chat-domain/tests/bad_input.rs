@@ -7,10 +7,10 @@ mod common;
 use chat_domain::messages;
 use chat_domain::schema::users;
 use chat_domain::{DomainError, MessageType, NewMessage, Page, ValidationError};
-use common::TestDb;
+use chat_testkit::{on_both_backends, TestDatabase};
 use diesel::prelude::*;
 
-fn user_count(db: &TestDb) -> i64 {
+fn user_count(db: &TestDatabase) -> i64 {
     let mut conn = db.conn().unwrap();
     users::table.count().get_result(&mut *conn).unwrap()
 }
@@ -28,9 +28,11 @@ fn assert_refused(
 }
 
 on_both_backends! {
+    worker_threads = 4;
+
     /// Names are 2 to 20 characters after trimming; longer ones (even past
     /// the column's 80) are refused, not cut.
-    async fn overlong_and_too_short_names_are_refused(db) {
+    async fn overlong_and_too_short_names_are_refused(db: TestDatabase) {
         let accounts = db.accounts();
         for name in [
             "x".repeat(21),
@@ -55,7 +57,7 @@ on_both_backends! {
 
     /// Passwords are 6 to 72 bytes: 73 bytes is refused, not truncated,
     /// counting bytes rather than characters.
-    async fn passwords_past_72_bytes_or_under_6_are_refused(db) {
+    async fn passwords_past_72_bytes_or_under_6_are_refused(db: TestDatabase) {
         let accounts = db.accounts();
         for (password, what) in [
             ("a".repeat(73), "73 ASCII bytes"),
@@ -76,7 +78,7 @@ on_both_backends! {
 
     /// Empty and white-space-only names and passwords are refused with the
     /// reason the page shows; at login they are simply wrong.
-    async fn empty_and_blank_strings_are_refused(db) {
+    async fn empty_and_blank_strings_are_refused(db: TestDatabase) {
         let accounts = db.accounts();
         for name in ["", " ", "   ", "\t\n", "\u{3000}\u{3000}", "\u{a0}\u{a0}\u{a0}"] {
             assert_refused(accounts.register(name, "password1").await, ValidationError::Missing, &format!("name {name:?}"));
@@ -103,7 +105,7 @@ on_both_backends! {
 
     /// Names are letters, digits, `_` and `-`: quotes, semicolons, spaces,
     /// control and invisible characters are refused.
-    async fn names_with_sql_or_invisible_characters_are_refused(db) {
+    async fn names_with_sql_or_invisible_characters_are_refused(db: TestDatabase) {
         let accounts = db.accounts();
         for name in [
             "alice'--", "a';DROP TABLE--", "x\"y", "a%", "a b", "a\0b", "<script>",
@@ -120,7 +122,7 @@ on_both_backends! {
 
     /// SQL in what may contain it (passwords, and names at login) is data:
     /// it logs in only as itself and breaks nothing.
-    async fn sql_metacharacters_are_only_data(db) {
+    async fn sql_metacharacters_are_only_data(db: TestDatabase) {
         let accounts = db.accounts();
         let passwords = [
             "'; DROP TABLE users; --",
@@ -148,7 +150,7 @@ on_both_backends! {
 
     /// A message whose content holds a NUL character (valid in JSON) is
     /// stored verbatim or refused with an error, never half-stored.
-    async fn a_nul_character_in_content_is_stored_or_refused_cleanly(db) {
+    async fn a_nul_character_in_content_is_stored_or_refused_cleanly(db: TestDatabase) {
         let alice = db.accounts().register("alice", "password1").await.unwrap();
         let mut conn = db.conn().unwrap();
         let before = messages::max_id(&mut conn).unwrap();
@@ -183,7 +185,7 @@ on_both_backends! {
     }
 
     /// Paging with ids far out of range answers, empty or full, without error.
-    async fn out_of_range_page_ids_are_harmless(db) {
+    async fn out_of_range_page_ids_are_harmless(db: TestDatabase) {
         let alice = db.accounts().register("alice", "password1").await.unwrap();
         let mut conn = db.conn().unwrap();
         messages::insert(&mut conn, NewMessage {

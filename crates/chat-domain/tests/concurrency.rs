@@ -9,8 +9,8 @@ use std::sync::{Arc, Barrier};
 
 use chat_domain::messages;
 use chat_domain::{Backend, Database, DomainError, MessageType, NewMessage, Page, User};
+use chat_testkit::{on_both_backends, TestDatabase};
 use chrono::Duration;
-use common::TestDb;
 
 const WRITERS: usize = 8;
 const MESSAGES_PER_WRITER: usize = 40;
@@ -81,9 +81,11 @@ fn all_messages(db: &Database) -> Vec<chat_domain::Message> {
 }
 
 on_both_backends! {
+    worker_threads = 4;
+
     /// Eight writers, each storing its messages one by one on its own
     /// connection: every message is stored once, with its own id.
-    async fn eight_concurrent_writers_lose_no_message(db) {
+    async fn eight_concurrent_writers_lose_no_message(db: TestDatabase) {
         let accounts = db.accounts();
         let mut authors = Vec::new();
         for i in 0..WRITERS {
@@ -123,7 +125,7 @@ on_both_backends! {
 
     /// The same through the async path the server uses (`Database::run`),
     /// with batches, readers and the cleanup running at the same time.
-    async fn writers_readers_and_cleanup_run_together(db) {
+    async fn writers_readers_and_cleanup_run_together(db: TestDatabase) {
         let accounts = db.accounts();
         let author = accounts.register("busy", "password1").await.unwrap();
         // Old messages for the cleanup to delete meanwhile.
@@ -183,7 +185,7 @@ on_both_backends! {
 
     /// Eight people register the same name in different cases at the same
     /// moment: exactly one gets it, the others are told it is taken.
-    async fn racing_registrations_of_one_name_let_exactly_one_win(db) {
+    async fn racing_registrations_of_one_name_let_exactly_one_win(db: TestDatabase) {
         let accounts = db.accounts();
         let names = ["racer", "Racer", "RACER", "rAcEr", "RaCeR", "raceR", "RACEr", "rACER"];
         let mut tasks = tokio::task::JoinSet::new();
@@ -204,26 +206,18 @@ on_both_backends! {
     }
 }
 
-/// Programs starting at the same moment on a database nothing has opened yet
-/// (the server and the cleanup, or several server nodes) all get a working,
-/// migrated database: the migrations run once, not once per program.
-fn simultaneous_opens_of_a_new_database_all_succeed(backend: Backend) {
-    let place = TestDb::unopened(backend);
-    let url = place.url().to_owned();
-    let opened = all_at_once(4, move |_| Database::open(&url, &common::test_options()));
-    for db in opened {
-        let mut conn = db.conn().unwrap();
-        assert_eq!(messages::max_id(&mut conn).unwrap(), 0);
+on_both_backends! {
+    /// Programs starting at the same moment on a database nothing has opened yet
+    /// (the server and the cleanup, or several server nodes) all get a working,
+    /// migrated database: the migrations run once, not once per program.
+    fn simultaneous_opens_of_a_new_database_all_succeed(backend: Backend) {
+        let place = TestDatabase::unopened(backend);
+        let url = place.url().to_owned();
+        let opened = all_at_once(4, move |_| Database::open(&url, &common::test_options()));
+        for db in opened {
+            let mut conn = db.conn().unwrap();
+            assert_eq!(messages::max_id(&mut conn).unwrap(), 0);
+        }
+        drop(place);
     }
-    drop(place);
-}
-
-#[test]
-fn simultaneous_opens_of_a_new_database_all_succeed_sqlite() {
-    simultaneous_opens_of_a_new_database_all_succeed(Backend::Sqlite);
-}
-
-#[test]
-fn simultaneous_opens_of_a_new_database_all_succeed_postgres() {
-    simultaneous_opens_of_a_new_database_all_succeed(Backend::Postgres);
 }

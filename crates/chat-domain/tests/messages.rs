@@ -6,10 +6,10 @@ mod common;
 
 use chat_domain::messages::{self, DeletedBatch};
 use chat_domain::{DbConnection, Message, MessageType, NewMessage, Page, User};
+use chat_testkit::{on_both_backends, TestDatabase};
 use chrono::{Duration, NaiveDateTime};
-use common::TestDb;
 
-async fn user(db: &TestDb, name: &str) -> User {
+async fn user(db: &TestDatabase, name: &str) -> User {
     db.accounts().register(name, "password1").await.unwrap()
 }
 
@@ -76,8 +76,10 @@ fn contents(page: &[Message]) -> Vec<&str> {
 }
 
 on_both_backends! {
+    worker_threads = 4;
+
     /// A stored message comes back with a new id and everything it was given.
-    async fn a_stored_message_comes_back_as_it_was_written(db) {
+    async fn a_stored_message_comes_back_as_it_was_written(db: TestDatabase) {
         let alice = user(&db, "alice").await;
         let mut conn = db.conn().unwrap();
         let at = common::at("2099-01-02 03:04:05.678901");
@@ -99,7 +101,7 @@ on_both_backends! {
     }
 
     /// A batch is stored in order, with increasing ids, in one go.
-    async fn a_batch_is_stored_in_order(db) {
+    async fn a_batch_is_stored_in_order(db: TestDatabase) {
         let alice = user(&db, "alice").await;
         let bob = user(&db, "bob").await;
         let mut conn = db.conn().unwrap();
@@ -122,7 +124,7 @@ on_both_backends! {
     }
 
     /// A message needs an existing author; a failed batch stores nothing.
-    async fn a_batch_is_all_or_nothing(db) {
+    async fn a_batch_is_all_or_nothing(db: TestDatabase) {
         let alice = user(&db, "alice").await;
         let mut conn = db.conn().unwrap();
         let ghost = User { id: alice.id + 999, ..alice.clone() };
@@ -134,7 +136,7 @@ on_both_backends! {
 
     /// A batch larger than one INSERT statement takes (the writer's largest
     /// is 256) is stored in order too, each message with its own content.
-    async fn a_large_batch_is_stored_in_order(db) {
+    async fn a_large_batch_is_stored_in_order(db: TestDatabase) {
         let alice = user(&db, "alice").await;
         let mut conn = db.conn().unwrap();
         let stored = store_recent(&mut conn, &alice, 450);
@@ -146,7 +148,7 @@ on_both_backends! {
     }
 
     /// A large batch that fails in its last statement stores nothing either.
-    async fn a_large_batch_is_all_or_nothing(db) {
+    async fn a_large_batch_is_all_or_nothing(db: TestDatabase) {
         let alice = user(&db, "alice").await;
         let mut conn = db.conn().unwrap();
         let ghost = User { id: alice.id + 999, ..alice.clone() };
@@ -158,7 +160,7 @@ on_both_backends! {
     }
 
     /// `Page::Latest` is the newest `limit` messages, oldest first.
-    async fn the_latest_page_is_the_newest_messages_oldest_first(db) {
+    async fn the_latest_page_is_the_newest_messages_oldest_first(db: TestDatabase) {
         let alice = user(&db, "alice").await;
         let mut conn = db.conn().unwrap();
         let all = store_recent(&mut conn, &alice, 10);
@@ -172,7 +174,7 @@ on_both_backends! {
     }
 
     /// `Page::Before` is the newest `limit` messages with a smaller id, oldest first.
-    async fn the_page_before_an_id_ends_just_before_it(db) {
+    async fn the_page_before_an_id_ends_just_before_it(db: TestDatabase) {
         let alice = user(&db, "alice").await;
         let mut conn = db.conn().unwrap();
         let all = store_recent(&mut conn, &alice, 10);
@@ -190,7 +192,7 @@ on_both_backends! {
 
     /// `Page::After` is the oldest `limit` messages with a larger id, oldest
     /// first: how a reconnecting page catches up.
-    async fn the_page_after_an_id_starts_just_after_it(db) {
+    async fn the_page_after_an_id_starts_just_after_it(db: TestDatabase) {
         let alice = user(&db, "alice").await;
         let mut conn = db.conn().unwrap();
         let all = store_recent(&mut conn, &alice, 10);
@@ -206,7 +208,7 @@ on_both_backends! {
     }
 
     /// Following `Before` pages back from the latest one visits every message once.
-    async fn paging_back_visits_every_message_once(db) {
+    async fn paging_back_visits_every_message_once(db: TestDatabase) {
         let alice = user(&db, "alice").await;
         let mut conn = db.conn().unwrap();
         let all = store_recent(&mut conn, &alice, 23);
@@ -224,7 +226,7 @@ on_both_backends! {
     }
 
     /// Only messages of the retention window are returned, whatever the page.
-    async fn only_the_retention_window_is_returned(db) {
+    async fn only_the_retention_window_is_returned(db: TestDatabase) {
         let alice = user(&db, "alice").await;
         let mut conn = db.conn().unwrap();
         let old = messages::insert_batch(&mut conn, &[
@@ -257,7 +259,7 @@ on_both_backends! {
     }
 
     /// A limit of 0 is an empty page (the server refuses limits below 1 before asking).
-    async fn a_zero_limit_is_an_empty_page(db) {
+    async fn a_zero_limit_is_an_empty_page(db: TestDatabase) {
         let alice = user(&db, "alice").await;
         let mut conn = db.conn().unwrap();
         store_recent(&mut conn, &alice, 3);
@@ -268,7 +270,7 @@ on_both_backends! {
     }
 
     /// `max_id` is the newest id, 0 for an empty room.
-    async fn max_id_is_the_newest_id(db) {
+    async fn max_id_is_the_newest_id(db: TestDatabase) {
         let alice = user(&db, "alice").await;
         let mut conn = db.conn().unwrap();
         assert_eq!(messages::max_id(&mut conn).unwrap(), 0);
@@ -284,7 +286,7 @@ on_both_backends! {
 
     /// Deleting old messages goes in batches of the oldest first, returns the
     /// image URLs of what it deleted, and never touches the retention window.
-    async fn old_messages_are_deleted_in_batches_with_their_images(db) {
+    async fn old_messages_are_deleted_in_batches_with_their_images(db: TestDatabase) {
         let alice = user(&db, "alice").await;
         let mut conn = db.conn().unwrap();
         let base = common::days_ago(10);
@@ -339,7 +341,7 @@ on_both_backends! {
     }
 
     /// A batch size below 1 still makes progress, one message at a time.
-    async fn a_batch_size_below_one_deletes_one(db) {
+    async fn a_batch_size_below_one_deletes_one(db: TestDatabase) {
         let alice = user(&db, "alice").await;
         let mut conn = db.conn().unwrap();
         messages::insert_batch(&mut conn, &[
@@ -354,7 +356,7 @@ on_both_backends! {
 
     /// Ids are never reused, not even after the cleanup emptied the room:
     /// a page catching up with `after_id` must see what comes next.
-    async fn ids_are_never_reused_even_after_the_room_was_emptied(db) {
+    async fn ids_are_never_reused_even_after_the_room_was_emptied(db: TestDatabase) {
         let alice = user(&db, "alice").await;
         let mut conn = db.conn().unwrap();
         let old = messages::insert_batch(&mut conn, &[
@@ -375,7 +377,7 @@ on_both_backends! {
     }
 
     /// Of some image URLs, the ones a stored image message still shows.
-    async fn referenced_images_are_those_still_shown(db) {
+    async fn referenced_images_are_those_still_shown(db: TestDatabase) {
         let alice = user(&db, "alice").await;
         let mut conn = db.conn().unwrap();
         let now = common::now();
@@ -397,7 +399,7 @@ on_both_backends! {
 
     /// Of some image URLs, the ones a message that the cleanup with this
     /// cutoff would keep still shows (what a dry run must not report as freed).
-    async fn referenced_images_kept_are_those_of_kept_messages(db) {
+    async fn referenced_images_kept_are_those_of_kept_messages(db: TestDatabase) {
         let alice = user(&db, "alice").await;
         let mut conn = db.conn().unwrap();
         let cutoff = common::retention_start();
@@ -426,7 +428,7 @@ on_both_backends! {
 
     /// Rows the Flask app may have written with NULL in its nullable columns:
     /// no type reads as "text"; no time is never shown, and never deleted by age.
-    async fn flask_rows_with_null_columns_are_read_safely(db) {
+    async fn flask_rows_with_null_columns_are_read_safely(db: TestDatabase) {
         let alice = user(&db, "alice").await;
         let mut conn = db.conn().unwrap();
         insert_flask_row(&mut conn, alice.id, "typeless", None, Some(common::now()));
@@ -441,7 +443,7 @@ on_both_backends! {
     }
 
     /// Long lists of URLs are asked in chunks (SQLite bounds parameters).
-    async fn referenced_images_takes_long_lists(db) {
+    async fn referenced_images_takes_long_lists(db: TestDatabase) {
         let alice = user(&db, "alice").await;
         let mut conn = db.conn().unwrap();
         let now = common::now();
@@ -456,7 +458,7 @@ on_both_backends! {
 
     /// Content is stored verbatim: quotes, SQL, wildcards, backslashes,
     /// every script, emoji, 2000 characters.
-    async fn content_is_stored_verbatim(db) {
+    async fn content_is_stored_verbatim(db: TestDatabase) {
         let alice = user(&db, "alice").await;
         let mut conn = db.conn().unwrap();
         let now = common::now();

@@ -6,7 +6,7 @@ mod common;
 
 use chat_domain::schema::sessions;
 use chat_domain::DbSessionStore;
-use common::TestDb;
+use chat_testkit::{on_both_backends, TestDatabase};
 use diesel::prelude::*;
 use time::{Duration, OffsetDateTime};
 use tower_sessions::session::{Id, Record};
@@ -23,7 +23,7 @@ fn record(expires_in: Duration, user: &str) -> Record {
     }
 }
 
-fn stored_ids(db: &TestDb) -> Vec<String> {
+fn stored_ids(db: &TestDatabase) -> Vec<String> {
     let mut conn = db.conn().unwrap();
     let mut ids: Vec<String> = sessions::table
         .select(sessions::id)
@@ -34,8 +34,10 @@ fn stored_ids(db: &TestDb) -> Vec<String> {
 }
 
 on_both_backends! {
+    worker_threads = 4;
+
     /// A created session loads back as it was, and a deleted one is gone.
-    async fn a_session_is_created_loaded_and_deleted(db) {
+    async fn a_session_is_created_loaded_and_deleted(db: TestDatabase) {
         let store = DbSessionStore::new(db.database());
         let mut rec = record(Duration::days(7), "alice");
         store.create(&mut rec).await.unwrap();
@@ -52,7 +54,7 @@ on_both_backends! {
     }
 
     /// Saving replaces the data and the expiry; saving an unknown id stores it.
-    async fn saving_updates_or_inserts(db) {
+    async fn saving_updates_or_inserts(db: TestDatabase) {
         let store = DbSessionStore::new(db.database());
         let mut rec = record(Duration::hours(1), "alice");
         store.create(&mut rec).await.unwrap();
@@ -69,7 +71,7 @@ on_both_backends! {
     }
 
     /// Creating never overwrites another session: a taken id is replaced by a new one.
-    async fn creating_never_overwrites_another_session(db) {
+    async fn creating_never_overwrites_another_session(db: TestDatabase) {
         let store = DbSessionStore::new(db.database());
         let mut first = record(Duration::days(1), "alice");
         store.create(&mut first).await.unwrap();
@@ -82,7 +84,7 @@ on_both_backends! {
     }
 
     /// An expired session is not loaded, even while its row is still there.
-    async fn an_expired_session_is_not_loaded(db) {
+    async fn an_expired_session_is_not_loaded(db: TestDatabase) {
         let store = DbSessionStore::new(db.database());
         let expired = record(Duration::seconds(-1), "alice");
         store.save(&expired).await.unwrap();
@@ -95,7 +97,7 @@ on_both_backends! {
     }
 
     /// `delete_expired` removes the expired rows and only those.
-    async fn delete_expired_removes_only_expired_sessions(db) {
+    async fn delete_expired_removes_only_expired_sessions(db: TestDatabase) {
         let store = DbSessionStore::new(db.database());
         let mut live = Vec::new();
         let mut dead = Vec::new();
@@ -120,7 +122,7 @@ on_both_backends! {
 
     /// A session outlives the server: a new pool on the same database (what a
     /// restart makes) loads it.
-    async fn a_session_survives_a_restart(db) {
+    async fn a_session_survives_a_restart(db: TestDatabase) {
         let mut rec = record(Duration::days(7), "alice");
         {
             let store = DbSessionStore::new(db.database());

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 on_both_backends! {
     /// 201 `{"success": true, "user": User}`, and the new user is logged in.
-    async fn register_answers_201_with_the_user_and_logs_in(backend) {
+    async fn register_answers_201_with_the_user_and_logs_in(backend: Backend) {
         let server = TestServer::start(backend).await;
         let alice = server.client();
         let r = alice.try_register("alice", PASSWORD).await;
@@ -33,7 +33,7 @@ on_both_backends! {
 
 on_both_backends! {
     /// 400 when a field is missing or not a string, or the body is no object.
-    async fn register_refuses_missing_and_non_string_fields_with_400(backend) {
+    async fn register_refuses_missing_and_non_string_fields_with_400(backend: Backend) {
         let server = TestServer::start(backend).await;
         let c = server.client();
         for body in [
@@ -60,7 +60,7 @@ on_both_backends! {
 on_both_backends! {
     /// username: 2 to 20 characters after trimming, letters of any script,
     /// digits, `_` and `-`; password: 6 to 72 bytes of UTF-8, never truncated.
-    async fn register_enforces_the_username_and_password_bounds(backend) {
+    async fn register_enforces_the_username_and_password_bounds(backend: Backend) {
         let server = TestServer::start(backend).await;
         let c = server.client();
         for bad_name in ["a", " a ", "", "   ", &"x".repeat(21), "a b", "al!ce", "a.b", "<script>", "ab\u{0}"] {
@@ -104,7 +104,7 @@ on_both_backends! {
 
 on_both_backends! {
     /// The name is trimmed of surrounding white space before it is checked and stored.
-    async fn register_trims_the_username(backend) {
+    async fn register_trims_the_username(backend: Backend) {
         let server = TestServer::start(backend).await;
         let r = server.client().try_register("  carol  ", PASSWORD).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
@@ -115,7 +115,7 @@ on_both_backends! {
 
 on_both_backends! {
     /// 409 when the name is taken, compared case-insensitively.
-    async fn register_answers_409_for_a_taken_username_in_any_case(backend) {
+    async fn register_answers_409_for_a_taken_username_in_any_case(backend: Backend) {
         let server = TestServer::start(backend).await;
         server.user("alice").await;
         for taken in ["alice", "Alice", "ALICE", " alice "] {
@@ -133,7 +133,7 @@ on_both_backends! {
 
 on_both_backends! {
     /// 200 `{"success": true, "user": User}`; the session then knows the user.
-    async fn login_answers_200_with_the_user(backend) {
+    async fn login_answers_200_with_the_user(backend: Backend) {
         let server = TestServer::start(backend).await;
         let registered = server.user("alice").await.get("/api/current_user").await.json["user"].clone();
         let c = server.client();
@@ -147,7 +147,7 @@ on_both_backends! {
 on_both_backends! {
     /// 401 for a wrong password or an unknown name, with the same answer for
     /// both; login matches the exact stored name.
-    async fn login_answers_401_the_same_for_wrong_password_and_unknown_user(backend) {
+    async fn login_answers_401_the_same_for_wrong_password_and_unknown_user(backend: Backend) {
         let server = TestServer::start(backend).await;
         server.user("alice").await;
         let c = server.client();
@@ -165,7 +165,7 @@ on_both_backends! {
 
 on_both_backends! {
     /// 400 when the login body is malformed.
-    async fn login_answers_400_when_malformed(backend) {
+    async fn login_answers_400_when_malformed(backend: Backend) {
         let server = TestServer::start(backend).await;
         let c = server.client();
         for body in [
@@ -187,7 +187,7 @@ on_both_backends! {
     /// 5 failed logins for one username from one address within 15 minutes
     /// lock that name for that address: 429, even with the right password.
     /// Other names are unaffected.
-    async fn login_locks_out_after_five_failures_per_username_and_address(backend) {
+    async fn login_locks_out_after_five_failures_per_username_and_address(backend: Backend) {
         let server = TestServer::start(backend).await;
         server.user("alice").await;
         server.user("bob").await;
@@ -213,7 +213,7 @@ on_both_backends! {
 
 on_both_backends! {
     /// Four failures do not lock; a success then forgets them.
-    async fn login_is_not_locked_before_the_fifth_failure(backend) {
+    async fn login_is_not_locked_before_the_fifth_failure(backend: Backend) {
         let server = TestServer::start(backend).await;
         server.user("alice").await;
         let c = server.client();
@@ -233,7 +233,7 @@ on_both_backends! {
 
 on_both_backends! {
     /// The cookie is named `session`, HttpOnly, SameSite=Lax, valid 7 days.
-    async fn session_cookie_is_httponly_samesite_lax_and_lasts_seven_days(backend) {
+    async fn session_cookie_is_httponly_samesite_lax_and_lasts_seven_days(backend: Backend) {
         let server = TestServer::start(backend).await;
         for r in [
             server.client().try_register("alice", PASSWORD).await,
@@ -259,7 +259,7 @@ on_both_backends! {
 on_both_backends! {
     /// A successful register or login issues a fresh session id, also when
     /// the session was already logged in; the old id no longer authenticates.
-    async fn register_and_login_issue_a_fresh_session_id(backend) {
+    async fn register_and_login_issue_a_fresh_session_id(backend: Backend) {
         let server = TestServer::start(backend).await;
         let c = server.client();
         c.register("alice", PASSWORD).await;
@@ -286,7 +286,7 @@ on_both_backends! {
 on_both_backends! {
     /// No session fixation: whatever session id was planted in a browser
     /// before its user logs in, the planter cannot use it afterwards.
-    async fn login_over_a_planted_session_does_not_hand_it_to_the_planter(backend) {
+    async fn login_over_a_planted_session_does_not_hand_it_to_the_planter(backend: Backend) {
         let server = TestServer::start(backend).await;
         server.user("alice").await;
 
@@ -314,7 +314,7 @@ on_both_backends! {
 
 on_both_backends! {
     /// The session survives a server restart on the same database.
-    async fn session_survives_a_server_restart(backend) {
+    async fn session_survives_a_server_restart(backend: Backend) {
         let mut server = TestServer::start(backend).await;
         let alice = server.user("alice").await;
         let before = alice.get("/api/current_user").await.json;
@@ -333,7 +333,7 @@ on_both_backends! {
 
 on_both_backends! {
     /// 200 `{"success": true}`; the session is destroyed.
-    async fn logout_answers_200_and_destroys_the_session(backend) {
+    async fn logout_answers_200_and_destroys_the_session(backend: Backend) {
         let server = TestServer::start(backend).await;
         let alice = server.user("alice").await;
         let id = alice.session_id().unwrap();
@@ -350,7 +350,7 @@ on_both_backends! {
 
 on_both_backends! {
     /// Logout when not logged in is still 200.
-    async fn logout_without_a_session_answers_200(backend) {
+    async fn logout_without_a_session_answers_200(backend: Backend) {
         let server = TestServer::start(backend).await;
         let r = server.client().logout().await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
@@ -363,7 +363,7 @@ on_both_backends! {
 
 on_both_backends! {
     /// 401 with the error shape when not logged in.
-    async fn current_user_answers_401_when_not_logged_in(backend) {
+    async fn current_user_answers_401_when_not_logged_in(backend: Backend) {
         let server = TestServer::start(backend).await;
         let r = server.client().get("/api/current_user").await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
@@ -407,7 +407,7 @@ fn ids(r: &common::http::Reply) -> Vec<i64> {
 on_both_backends! {
     /// The newest `limit` (default 50) oldest first; `before_id` pages back;
     /// `after_id` gives the oldest `limit` after an id; over 200 means 200.
-    async fn messages_pages_by_limit_before_id_and_after_id(backend) {
+    async fn messages_pages_by_limit_before_id_and_after_id(backend: Backend) {
         let server = TestServer::start(backend).await;
         let alice = server.user("alice").await;
         let user = alice.get("/api/current_user").await.json["user"].clone();
@@ -438,7 +438,7 @@ on_both_backends! {
 
 on_both_backends! {
     /// Only messages of the retention window (7 days) are returned.
-    async fn messages_returns_only_the_retention_window(backend) {
+    async fn messages_returns_only_the_retention_window(backend: Backend) {
         let server = TestServer::start(backend).await;
         let alice = server.user("alice").await;
         let user = alice.get("/api/current_user").await.json["user"].clone();
@@ -453,7 +453,7 @@ on_both_backends! {
 on_both_backends! {
     /// 400 for a limit below 1, or a limit, before_id or after_id that is not
     /// a whole number; 401 when not logged in.
-    async fn messages_refuses_bad_parameters_with_400_and_strangers_with_401(backend) {
+    async fn messages_refuses_bad_parameters_with_400_and_strangers_with_401(backend: Backend) {
         let server = TestServer::start(backend).await;
         let r = server.client().get("/api/messages").await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
@@ -482,7 +482,7 @@ on_both_backends! {
 on_both_backends! {
     /// 200 `{"success": true, "url": "/uploads/<name>", "filename": "<name>"}`;
     /// the image is then served with its content type and nosniff.
-    async fn upload_stores_an_image_and_serves_it_with_nosniff(backend) {
+    async fn upload_stores_an_image_and_serves_it_with_nosniff(backend: Backend) {
         let server = TestServer::start(backend).await;
         let alice = server.user("alice").await;
         let png = png_bytes();
@@ -519,7 +519,7 @@ on_both_backends! {
 on_both_backends! {
     /// 400 for no file or a file that is not a PNG/JPEG/GIF/WebP by its
     /// bytes (whatever its name); 401 when not logged in.
-    async fn upload_refuses_non_images_and_missing_files_with_400_and_strangers_with_401(backend) {
+    async fn upload_refuses_non_images_and_missing_files_with_400_and_strangers_with_401(backend: Backend) {
         let server = TestServer::start(backend).await;
         let r = server.client().upload("file", "cat.png", "image/png", png_bytes()).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
@@ -557,7 +557,7 @@ on_both_backends! {
 
 on_both_backends! {
     /// 5 MiB (5,242,880 bytes) is accepted; one byte more is 413.
-    async fn upload_accepts_five_mib_and_answers_413_above(backend) {
+    async fn upload_accepts_five_mib_and_answers_413_above(backend: Backend) {
         let server = TestServer::start(backend).await;
         let alice = server.user("alice").await;
         let mut bytes = png_bytes();
@@ -606,7 +606,7 @@ async fn upload_chunked(client: &Client, file: &[u8]) -> (StatusCode, Value, Str
 
 on_both_backends! {
     /// The 5 MiB limit holds for a chunked upload that declares no length.
-    async fn upload_limit_holds_for_a_chunked_body_without_content_length(backend) {
+    async fn upload_limit_holds_for_a_chunked_body_without_content_length(backend: Backend) {
         let server = TestServer::start(backend).await;
         let alice = server.user("alice").await;
         let mut bytes = png_bytes();
@@ -625,7 +625,7 @@ on_both_backends! {
 on_both_backends! {
     /// `GET /uploads/<name>`: 404 for a missing name and for any path that
     /// would leave the upload folder.
-    async fn uploads_answers_404_for_missing_files_and_traversal(backend) {
+    async fn uploads_answers_404_for_missing_files_and_traversal(backend: Backend) {
         let server = TestServer::start(backend).await;
         let alice = server.user("alice").await;
         alice.upload_png().await;
@@ -658,7 +658,7 @@ on_both_backends! {
 
 on_both_backends! {
     /// `GET /api/settings`: the upload limit the page shows, from `--max-upload-mb`.
-    async fn settings_tell_the_page_the_upload_limit(backend) {
+    async fn settings_tell_the_page_the_upload_limit(backend: Backend) {
         let server = TestServer::start_with(backend, &["--max-upload-mb", "3"]).await;
         let r = server.client().get("/api/settings").await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
@@ -671,7 +671,7 @@ on_both_backends! {
 on_both_backends! {
     /// `/` is index.html; a file of the web folder is served; any other path
     /// outside `/api/` is index.html (the Flask catch-all); `/api/...` is 404.
-    async fn page_catch_all_serves_index_html_but_unknown_api_paths_are_404(backend) {
+    async fn page_catch_all_serves_index_html_but_unknown_api_paths_are_404(backend: Backend) {
         let server = TestServer::start(backend).await;
         let c = server.client();
         let root = c.get("/").await;
@@ -718,7 +718,7 @@ on_both_backends! {
 on_both_backends! {
     /// Without a web folder the page built into the binary is served, with
     /// the same catch-all.
-    async fn page_built_into_the_binary_is_served_without_a_web_folder(backend) {
+    async fn page_built_into_the_binary_is_served_without_a_web_folder(backend: Backend) {
         let server = TestServer::start_with(backend, &["--web-dir", "/nonexistent/web"]).await;
         let c = server.client();
         for path in ["/", "/some/route"] {
@@ -733,7 +733,7 @@ on_both_backends! {
 
 on_both_backends! {
     /// The official client is served at /socket.io/socket.io.js and .min.js.
-    async fn socket_io_client_script_is_served(backend) {
+    async fn socket_io_client_script_is_served(backend: Backend) {
         let server = TestServer::start(backend).await;
         let c = server.client();
         for path in ["/socket.io/socket.io.js", "/socket.io/socket.io.min.js"] {
@@ -748,7 +748,7 @@ on_both_backends! {
 
 on_both_backends! {
     /// `GET /healthz` answers 200 while the database answers.
-    async fn healthz_answers_200(backend) {
+    async fn healthz_answers_200(backend: Backend) {
         let server = TestServer::start(backend).await;
         let r = server.client().get("/healthz").await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
@@ -760,7 +760,7 @@ on_both_backends! {
 on_both_backends! {
     /// Malformed JSON, a wrong content type and an oversized body all get the
     /// JSON error shape, never a plain-text framework error.
-    async fn malformed_json_bodies_get_the_json_error_shape(backend) {
+    async fn malformed_json_bodies_get_the_json_error_shape(backend: Backend) {
         let server = TestServer::start(backend).await;
         let c = server.client();
         for path in ["/api/register", "/api/login"] {

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::socket::ConnectOutcome;
+use chat_testkit::socketio::ConnectOutcome;
 use common::*;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -28,7 +28,7 @@ async fn history(client: &Client) -> Vec<Value> {
 on_both_backends! {
     /// A socket without a logged-in session gets `connect_error`
     /// `{"message": "unauthorized"}`: no cookie, an unknown id, a logged-out one.
-    async fn handshake_without_a_logged_in_session_is_refused_as_unauthorized(backend) {
+    async fn handshake_without_a_logged_in_session_is_refused_as_unauthorized(backend: Backend) {
         let server = TestServer::start(backend).await;
         let unauthorized = json!({"message": "unauthorized"});
 
@@ -53,7 +53,7 @@ on_both_backends! {
 
 on_both_backends! {
     /// The same refusal over the polling transport.
-    async fn polling_handshake_without_a_session_is_refused_as_unauthorized(backend) {
+    async fn polling_handshake_without_a_session_is_refused_as_unauthorized(backend: Backend) {
         let server = TestServer::start(backend).await;
         let c = server.client();
         let open = c.get("/socket.io/?EIO=4&transport=polling").await;
@@ -79,7 +79,7 @@ on_both_backends! {
 
 on_both_backends! {
     /// A logged-in page may connect over polling and gets `online_users` at once.
-    async fn polling_handshake_with_the_session_cookie_connects(backend) {
+    async fn polling_handshake_with_the_session_cookie_connects(backend: Backend) {
         let server = TestServer::start(backend).await;
         let alice = server.user("alice").await;
         let open = alice.get("/socket.io/?EIO=4&transport=polling").await;
@@ -110,7 +110,7 @@ on_both_backends! {
 on_both_backends! {
     /// The usual upgrade from polling to websocket: `2probe`/`3probe`, `5`,
     /// then the socket carries on over the websocket.
-    async fn polling_upgrades_to_websocket(backend) {
+    async fn polling_upgrades_to_websocket(backend: Backend) {
         use futures::{SinkExt, StreamExt};
         use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
 
@@ -163,7 +163,7 @@ on_both_backends! {
     /// A handshake whose Origin is neither the server's own host nor an
     /// allowed origin is refused with 400 or 403; a handshake with no Origin is
     /// judged by its cookie alone.
-    async fn handshake_from_a_foreign_origin_is_refused(backend) {
+    async fn handshake_from_a_foreign_origin_is_refused(backend: Backend) {
         let server = TestServer::start_with(backend, &["--allowed-origins", "https://chat.example.com"]).await;
         let alice = server.user("alice").await;
         let cookie = alice.cookie_header().unwrap();
@@ -200,7 +200,7 @@ on_both_backends! {
     /// Once the client has the connect packet, the socket is fully connected:
     /// an event sent at once (as the socket.io client flushes the emits it
     /// buffered while reconnecting) is handled, never silently dropped.
-    async fn event_sent_right_after_the_connect_packet_is_handled(backend) {
+    async fn event_sent_right_after_the_connect_packet_is_handled(backend: Backend) {
         let server = TestServer::start(backend).await;
         let alice = server.user("alice").await;
         let mut lost = 0;
@@ -222,7 +222,7 @@ on_both_backends! {
 on_both_backends! {
     /// A user's first socket makes the server broadcast `user_joined` and
     /// `online_users` (sorted) to all sockets; the new socket gets `online_users`.
-    async fn first_socket_of_a_user_broadcasts_user_joined_and_online_users(backend) {
+    async fn first_socket_of_a_user_broadcasts_user_joined_and_online_users(backend: Backend) {
         let server = TestServer::start(backend).await;
         let carol = server.user("carol").await;
         let alice = server.user("alice").await;
@@ -258,7 +258,7 @@ on_both_backends! {
 on_both_backends! {
     /// A second tab announces nothing to the others, counts once, and still
     /// receives `online_users` itself.
-    async fn second_tab_announces_nothing_and_online_count_counts_users_not_sockets(backend) {
+    async fn second_tab_announces_nothing_and_online_count_counts_users_not_sockets(backend: Backend) {
         let server = TestServer::start(backend).await;
         let alice = server.user("alice").await;
         let bob = server.user("bob").await;
@@ -294,7 +294,7 @@ on_both_backends! {
 on_both_backends! {
     /// When a user's last socket disconnects, the server broadcasts
     /// `user_left` and `online_users`.
-    async fn last_socket_leaving_broadcasts_user_left_and_online_users(backend) {
+    async fn last_socket_leaving_broadcasts_user_left_and_online_users(backend: Backend) {
         let server = TestServer::start(backend).await;
         let alice = server.user("alice").await;
         let bob = server.user("bob").await;
@@ -327,7 +327,7 @@ on_both_backends! {
 on_both_backends! {
     /// The message is stored, then `new_message` goes to every socket, the
     /// sender's included, and the callback gets `{"success": true, "message"}`.
-    async fn send_message_stores_broadcasts_to_every_socket_and_acknowledges(backend) {
+    async fn send_message_stores_broadcasts_to_every_socket_and_acknowledges(backend: Backend) {
         let server = TestServer::start(backend).await;
         let alice = server.user("alice").await;
         let bob = server.user("bob").await;
@@ -359,7 +359,7 @@ on_both_backends! {
 on_both_backends! {
     /// `content` is trimmed and the trimmed text is stored and broadcast;
     /// `message_type` defaults to `text`.
-    async fn send_message_trims_content_and_defaults_to_text(backend) {
+    async fn send_message_trims_content_and_defaults_to_text(backend: Backend) {
         let server = TestServer::start(backend).await;
         let alice = server.user("alice").await;
         let mut s = alice.socket().await;
@@ -401,7 +401,7 @@ fn bad_payloads() -> Vec<Value> {
 on_both_backends! {
     /// A refusal answers the callback with `{"success": false, "error": str}`;
     /// nothing is stored or broadcast and the connection stays open.
-    async fn send_message_refusals_answer_the_callback_and_store_nothing(backend) {
+    async fn send_message_refusals_answer_the_callback_and_store_nothing(backend: Backend) {
         let server = TestServer::start(backend).await;
         let alice = server.user("alice").await;
         let bob = server.user("bob").await;
@@ -432,7 +432,7 @@ on_both_backends! {
 on_both_backends! {
     /// Without a callback, a refusal emits `error` `{"message": str}` to the
     /// sender alone.
-    async fn send_message_refusal_without_callback_emits_error_to_the_sender_alone(backend) {
+    async fn send_message_refusal_without_callback_emits_error_to_the_sender_alone(backend: Backend) {
         let server = TestServer::start(backend).await;
         let alice = server.user("alice").await;
         let bob = server.user("bob").await;
@@ -463,7 +463,7 @@ on_both_backends! {
 
 on_both_backends! {
     /// Content is at most 2000 characters (Unicode code points) after trimming.
-    async fn send_message_content_is_limited_to_2000_code_points(backend) {
+    async fn send_message_content_is_limited_to_2000_code_points(backend: Backend) {
         let server = TestServer::start(backend).await;
         let alice = server.user("alice").await;
         let mut s = alice.socket().await;
@@ -482,7 +482,7 @@ on_both_backends! {
 
 on_both_backends! {
     /// An `image` must name a `/uploads/<name>` this server issued.
-    async fn image_message_must_name_an_upload_this_server_issued(backend) {
+    async fn image_message_must_name_an_upload_this_server_issued(backend: Backend) {
         let server = TestServer::start(backend).await;
         let alice = server.user("alice").await;
         let url = alice.upload_png().await;
@@ -518,7 +518,7 @@ on_both_backends! {
 on_both_backends! {
     /// `new_message` reaches every socket in the order of the ids, also when
     /// several users send at once.
-    async fn new_message_reaches_every_socket_in_id_order(backend) {
+    async fn new_message_reaches_every_socket_in_id_order(backend: Backend) {
         let server = TestServer::start(backend).await;
         let alice = server.user("alice").await;
         let bob = server.user("bob").await;
@@ -560,7 +560,7 @@ on_both_backends! {
     /// 20 accepted messages in 10 seconds per user, counted across all of the
     /// user's sockets; the 21st is refused and nothing of it is stored; other
     /// users are unaffected; refused messages do not count.
-    async fn flood_limit_is_20_messages_per_10_seconds_per_user_across_sockets(backend) {
+    async fn flood_limit_is_20_messages_per_10_seconds_per_user_across_sockets(backend: Backend) {
         let server = TestServer::start(backend).await;
         let alice = server.user("alice").await;
         let bob = server.user("bob").await;
@@ -604,7 +604,7 @@ on_both_backends! {
 on_both_backends! {
     /// Logout disconnects that session's open sockets, and only those: the
     /// same user's other session keeps its socket and stays online.
-    async fn logout_disconnects_only_that_sessions_sockets(backend) {
+    async fn logout_disconnects_only_that_sessions_sockets(backend: Backend) {
         let server = TestServer::start(backend).await;
         let here = server.user("alice").await;
         let there = server.client();
@@ -673,7 +673,7 @@ fn garbage_frames() -> Vec<String> {
 on_both_backends! {
     /// No malformed packet of one socket closes another user's connection or
     /// stops the server.
-    async fn garbage_packets_disturb_nobody_else(backend) {
+    async fn garbage_packets_disturb_nobody_else(backend: Backend) {
         let server = TestServer::start(backend).await;
         let alice = server.user("alice").await;
         let bob = server.user("bob").await;
@@ -704,7 +704,7 @@ on_both_backends! {
 on_both_backends! {
     /// A payload over 1,000,000 bytes closes the offender's connection only;
     /// one of exactly 1,000,000 bytes is within the limit.
-    async fn payload_over_one_million_bytes_closes_only_the_offenders_connection(backend) {
+    async fn payload_over_one_million_bytes_closes_only_the_offenders_connection(backend: Backend) {
         let server = TestServer::start(backend).await;
         let alice = server.user("alice").await;
         let bob = server.user("bob").await;
@@ -749,13 +749,16 @@ fn numbered(n: usize) -> Vec<String> {
 }
 
 fn contents(messages: &[Value]) -> Vec<String> {
-    messages.iter().map(|m| m["content"].as_str().unwrap().to_owned()).collect()
+    messages
+        .iter()
+        .map(|m| m["content"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 on_both_backends! {
     /// What one socket sends back to back, without waiting for acks, is
     /// stored, numbered and broadcast in the order it was sent.
-    async fn one_websocket_sends_are_stored_and_broadcast_in_order(backend) {
+    async fn one_websocket_sends_are_stored_and_broadcast_in_order(backend: Backend) {
         let server = TestServer::start(backend).await;
         let alice = server.user("alice").await;
         let mut b = server.user("bob").await.socket().await;
@@ -785,7 +788,7 @@ on_both_backends! {
 
 on_both_backends! {
     /// A refused message does not hold up the ones after it, nor change their order.
-    async fn a_refused_message_does_not_block_the_next_ones(backend) {
+    async fn a_refused_message_does_not_block_the_next_ones(backend: Backend) {
         let server = TestServer::start(backend).await;
         let alice = server.user("alice").await;
         let a = alice.socket().await;
@@ -809,7 +812,7 @@ on_both_backends! {
 
 on_both_backends! {
     /// Over polling, the packets of one POST are handled in their order too.
-    async fn one_polling_post_of_many_sends_is_stored_in_order(backend) {
+    async fn one_polling_post_of_many_sends_is_stored_in_order(backend: Backend) {
         let server = TestServer::start(backend).await;
         let alice = server.user("alice").await;
         let open = alice.get("/socket.io/?EIO=4&transport=polling").await;
@@ -847,7 +850,7 @@ on_both_backends! {
     /// An event name that carries a JSON escape is a valid name: unknown ones
     /// are ignored like any unknown event (the connection stays), and an
     /// escaped spelling of a known name is that event.
-    async fn event_names_with_json_escapes_do_not_close_the_connection(backend) {
+    async fn event_names_with_json_escapes_do_not_close_the_connection(backend: Backend) {
         let server = TestServer::start(backend).await;
         let alice = server.user("alice").await;
         let mut a = alice.socket().await;

@@ -14,8 +14,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { io } from "socket.io-client";
+import * as chat from "../../lib/chat.mjs";
 
-export const BASE = (process.env.CHAT_URL || "http://127.0.0.1:5000").replace(/\/+$/, "");
+export const BASE = chat.trimBase(process.env.CHAT_URL || "http://127.0.0.1:5000");
 export const TRANSPORT = (process.env.SIO_TRANSPORTS || "websocket").trim();
 if (!["websocket", "polling"].includes(TRANSPORT)) {
   throw new Error(`SIO_TRANSPORTS must be "websocket" or "polling", not ${JSON.stringify(TRANSPORT)}`);
@@ -45,21 +46,8 @@ export function randPassword() {
 
 // ---------------------------------------------------------------- HTTP ----
 
-/** Parses one Set-Cookie header into {name, value, attrs} (attr names lower-cased). */
-export function parseSetCookie(header) {
-  const [pair, ...rest] = header.split(";");
-  const eq = pair.indexOf("=");
-  const name = pair.slice(0, eq).trim();
-  const value = pair.slice(eq + 1).trim();
-  const attrs = {};
-  for (const part of rest) {
-    const i = part.indexOf("=");
-    const k = (i < 0 ? part : part.slice(0, i)).trim().toLowerCase();
-    const v = i < 0 ? true : part.slice(i + 1).trim();
-    if (k) attrs[k] = v;
-  }
-  return { name, value, attrs };
-}
+// The HTTP client is tests/lib/chat.mjs's, against BASE.
+export const parseSetCookie = chat.parseSetCookie;
 
 /**
  * One HTTP request on a connection of its own ("Connection: close"), so that
@@ -67,135 +55,19 @@ export function parseSetCookie(header) {
  * test. The body may be a string, a Buffer or a FormData (sent as multipart).
  * Resolves {status, headers (a Headers), buf}.
  */
-export async function httpRequest(method, urlPath, headers = {}, body = undefined) {
-  const hdrs = { ...headers };
-  let payload;
-  if (body instanceof FormData) {
-    const encoded = new Response(body);
-    hdrs["Content-Type"] = encoded.headers.get("content-type");
-    payload = Buffer.from(await encoded.arrayBuffer());
-  } else if (typeof body === "string") {
-    payload = Buffer.from(body, "utf8");
-  } else if (body) {
-    payload = Buffer.from(body);
-  }
-  if (payload) hdrs["Content-Length"] = String(payload.length);
-  else if (method === "POST") hdrs["Content-Length"] = "0";
-  const url = new URL(BASE + urlPath);
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const req = http.request(
-      { host: url.hostname, port: url.port || 80, method, path: url.pathname + url.search, headers: hdrs, agent: false },
-      (res) => {
-        const chunks = [];
-        res.on("data", (c) => chunks.push(c));
-        res.on("end", () => {
-          settled = true;
-          const h = new Headers();
-          for (let i = 0; i < res.rawHeaders.length; i += 2) h.append(res.rawHeaders[i], res.rawHeaders[i + 1]);
-          resolve({ status: res.statusCode, headers: h, buf: Buffer.concat(chunks) });
-        });
-        res.on("error", (e) => !settled && reject(e));
-      },
-    );
-    // A server may answer (413, 401) before it has read the whole body and
-    // stop reading: the response still counts, a write error alone does not.
-    req.on("error", (e) => {
-      if (settled) return;
-      setTimeout(() => {
-        if (settled) return;
-        const err = new Error(
-          `${method} ${urlPath}: no HTTP response could be read; the connection failed with ${e.code || e.message}` +
-            (payload && payload.length > 65536 ? ` while ${payload.length} body bytes were being sent (a server that answers early must still read or drain the body, or the client loses the answer)` : ""),
-        );
-        err.cause = e;
-        reject(err);
-      }, 1000);
-    });
-    req.setTimeout(30000, () => req.destroy(new Error(`timeout ${method} ${urlPath}`)));
-    req.end(payload);
-  });
+export function httpRequest(method, urlPath, headers = {}, body = undefined) {
+  return chat.httpRequest(BASE, method, urlPath, headers, body);
 }
 
-/** A browser-like client: keeps the `session` cookie and sends it back. */
-export class Session {
+/**
+ * A browser-like client: keeps the `session` cookie and sends it back.
+ * request(method, path, {json, body, headers}) →
+ *   {status, headers, text, json, setCookies}; get, post, register, login,
+ * logout, currentUser, messages(query), upload(bytes, filename, opts).
+ */
+export class Session extends chat.Session {
   constructor(cookie = null) {
-    this.cookie = cookie; // value of the `session` cookie, or null
-    this.lastSetCookies = [];
-  }
-
-  cookieHeader() {
-    return this.cookie ? `session=${this.cookie}` : null;
-  }
-
-  /**
-   * request(method, path, {json, body, headers}) →
-   *   {status, headers, text, json, setCookies}
-   */
-  async request(method, urlPath, opts = {}) {
-    const headers = { ...(opts.headers || {}) };
-    const ch = this.cookieHeader();
-    if (ch && !("Cookie" in headers)) headers.Cookie = ch;
-    let body = opts.body;
-    if (opts.json !== undefined) {
-      headers["Content-Type"] = "application/json";
-      body = JSON.stringify(opts.json);
-    }
-    const res = await httpRequest(method, urlPath, headers, body);
-    const buf = res.buf;
-    const text = buf.toString("utf8");
-    let json;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    const setCookies = res.headers.getSetCookie().map(parseSetCookie);
-    this.lastSetCookies = setCookies;
-    for (const c of setCookies) {
-      if (c.name !== "session") continue;
-      const maxAge = c.attrs["max-age"];
-      const expires = c.attrs.expires ? Date.parse(c.attrs.expires) : NaN;
-      const removed =
-        c.value === "" ||
-        (maxAge !== undefined && Number(maxAge) <= 0) ||
-        (!Number.isNaN(expires) && expires < Date.now());
-      this.cookie = removed ? null : c.value;
-    }
-    return { status: res.status, headers: res.headers, buf, text, json, setCookies };
-  }
-
-  get(p, opts) {
-    return this.request("GET", p, opts);
-  }
-  post(p, opts) {
-    return this.request("POST", p, opts);
-  }
-
-  register(username, password) {
-    return this.post("/api/register", { json: { username, password } });
-  }
-  login(username, password) {
-    return this.post("/api/login", { json: { username, password } });
-  }
-  logout() {
-    return this.post("/api/logout");
-  }
-  currentUser() {
-    return this.get("/api/current_user");
-  }
-  messages(query = "") {
-    return this.get("/api/messages" + (query ? "?" + query : ""));
-  }
-
-  /** POST /api/upload with a file field `file` (or a custom FormData). */
-  upload(bytes, filename = "image.png", { field = "file", type = "application/octet-stream", form } = {}) {
-    let fd = form;
-    if (!fd) {
-      fd = new FormData();
-      fd.append(field, new Blob([bytes], { type }), filename);
-    }
-    return this.post("/api/upload", { body: fd });
+    super({ base: BASE, cookie });
   }
 }
 
@@ -358,19 +230,14 @@ const openClients = new Set();
 export class Client {
   constructor(session, { transports = [TRANSPORT], extraHeaders = {}, settle = true, ...opts } = {}) {
     this.settle = settle;
-    const headers = { ...extraHeaders };
-    const ch = session && session.cookieHeader ? session.cookieHeader() : session;
-    if (ch && !("Cookie" in headers)) headers.Cookie = ch;
+    const cookieHeader = session && session.cookieHeader ? session.cookieHeader() : session;
     this.events = []; // {event, args, seen}
     this.waiters = [];
     this.disconnectReason = null;
-    this.socket = io(BASE, {
-      path: "/socket.io/",
+    this.socket = chat.createSocket(io, BASE, {
+      cookieHeader,
       transports,
-      upgrade: transports.length > 1,
-      extraHeaders: headers,
-      forceNew: true,
-      reconnection: false,
+      extraHeaders,
       timeout: EVENT_TIMEOUT,
       autoConnect: false,
       ...opts,
@@ -567,9 +434,7 @@ export async function closeAll() {
   await Promise.all([...openClients].map((c) => c.close().catch(() => {})));
 }
 
-export function sleep(ms) {
-  return new Promise((r) => setTimeout(r, ms));
-}
+export const sleep = chat.sleep;
 
 // -------------------------------------------------------------- images ----
 

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::assert_user;
-use super::socket::{ConnectOutcome, Sock};
+use chat_testkit::socketio::{ConnectOutcome, Sock};
 
 pub struct Client {
     pub http: reqwest::Client,

@@ -1,157 +1,37 @@
 //! The harness of the server's integration tests: the real app in-process on
-//! 127.0.0.1:0 over a fresh database (a SQLite file in a temporary folder, or
-//! a new PostgreSQL database dropped afterwards), an HTTP client with a cookie
-//! jar, and a small Socket.IO v5 / Engine.IO v4 client over a websocket.
+//! 127.0.0.1:0 over a fresh database (chat-testkit's TestDatabase: a SQLite
+//! file in a temporary folder, or a new PostgreSQL database dropped
+//! afterwards), an HTTP client with a cookie jar, and chat-testkit's
+//! Socket.IO v5 / Engine.IO v4 client over a websocket.
 #![allow(dead_code)]
 
 pub mod http;
-pub mod socket;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use chat_server::Config;
 use clap::Parser;
-use diesel::connection::SimpleConnection;
-use diesel::{Connection, PgConnection};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 #[allow(unused_imports)]
 pub use self::http::Client;
 #[allow(unused_imports)]
-pub use self::socket::{Incoming, Sock};
-
-/// How long any awaited event, answer or state change may take.
-pub const WAIT: Duration = Duration::from_secs(5);
-
-/// The PostgreSQL server the tests create their databases on.
-pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+pub use chat_testkit::socketio::{Incoming, Sock};
+#[allow(unused_imports)]
+pub use chat_testkit::{on_both_backends, Backend, TestDatabase, WAIT};
 
 /// A password that passes the protocol's bounds.
 pub const PASSWORD: &str = "secret123";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// Runs one test body, `async fn name(backend: Backend)`, on both backends: it
-/// becomes a module `name` with the tests `name::sqlite` and `name::postgres`.
-#[macro_export]
-macro_rules! on_both_backends {
-    ($(#[$meta:meta])* async fn $name:ident($backend:ident) $body:block) => {
-        $(#[$meta])*
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            async fn run($backend: $crate::common::Backend) $body
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                run($crate::common::Backend::Sqlite).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                run($crate::common::Backend::Postgres).await
-            }
-        }
-    };
-}
-
-pub fn postgres_admin_url() -> String {
-    std::env::var("TEST_POSTGRES_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_POSTGRES_URL.to_owned())
-}
-
-/// The same server URL with another database name in its path.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let host_part = match base[scheme_end..].find('/') {
-        Some(slash) => &base[..scheme_end + slash],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{host_part}/{name}?{q}"),
-        None => format!("{host_part}/{name}"),
-    }
-}
-
-fn admin_connection() -> PgConnection {
-    let url = postgres_admin_url();
-    PgConnection::establish(&url).unwrap_or_else(|e| {
-        panic!(
-            "PostgreSQL is not reachable at {} ({e}). The PostgreSQL variants of the \
-             chat-server tests need it: start it with scripts/start-services.sh \
-             (scripts/test.sh does), or point TEST_POSTGRES_URL at a server where this \
-             user may CREATE DATABASE.",
-            chat_domain::db::redact(&url)
-        )
-    })
-}
-
-/// A fresh database; a PostgreSQL one is dropped with this value.
-pub struct TestDatabase {
-    pub backend: Backend,
-    /// What the server's `--database-url` is given.
-    pub url: String,
-    pg_name: Option<String>,
-}
-
-impl TestDatabase {
-    pub fn create(backend: Backend, dir: &Path) -> Self {
-        match backend {
-            Backend::Sqlite => Self {
-                backend,
-                url: dir
-                    .join("chat_app.db")
-                    .to_str()
-                    .expect("utf-8 path")
-                    .to_owned(),
-                pg_name: None,
-            },
-            Backend::Postgres => {
-                let name = format!("chat_srv_{}", uuid::Uuid::new_v4().simple());
-                admin_connection()
-                    .batch_execute(&format!("CREATE DATABASE {name}"))
-                    .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
-                Self {
-                    backend,
-                    url: with_database(&postgres_admin_url(), &name),
-                    pg_name: Some(name),
-                }
-            }
-        }
-    }
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        if let Some(name) = &self.pg_name {
-            if let Err(e) = admin_connection()
-                .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            {
-                eprintln!("could not drop the test database {name}: {e}");
-            }
-        }
-    }
-}
-
 /// The real app, served in-process on an ephemeral port of 127.0.0.1.
 pub struct TestServer {
     pub addr: SocketAddr,
-    /// Holds the SQLite file, `uploads/`, `web/` and a `secret.txt` beside them.
+    /// Holds `uploads/`, `web/` and a `secret.txt` beside them.
     pub dir: tempfile::TempDir,
+    /// A fresh database (nothing opened it: the server migrates it).
     pub db: TestDatabase,
     extra_args: Vec<String>,
     running: Option<Running>,
@@ -183,12 +63,9 @@ impl TestServer {
         std::fs::write(web.join("index.html"), INDEX_HTML).unwrap();
         std::fs::write(web.join("hello.txt"), HELLO_TXT).unwrap();
         std::fs::write(dir.path().join("secret.txt"), SECRET).unwrap();
-        let db = tokio::task::spawn_blocking({
-            let path = dir.path().to_owned();
-            move || TestDatabase::create(backend, &path)
-        })
-        .await
-        .unwrap();
+        let db = tokio::task::spawn_blocking(move || TestDatabase::unopened(backend))
+            .await
+            .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let mut server = Self {
@@ -207,7 +84,7 @@ impl TestServer {
         let defaults = [
             ("--host", "127.0.0.1".to_owned()),
             ("--port", self.addr.port().to_string()),
-            ("--database-url", self.db.url.clone()),
+            ("--database-url", self.db.url().to_owned()),
             (
                 "--upload-dir",
                 self.upload_dir().to_str().unwrap().to_owned(),
@@ -278,7 +155,7 @@ impl TestServer {
 
     /// A handle on the same database, for seeding and checking rows.
     pub async fn database(&self) -> chat_domain::Database {
-        let url = self.db.url.clone();
+        let url = self.db.url().to_owned();
         tokio::task::spawn_blocking(move || {
             chat_domain::Database::open(
                 &url,

@@ -1,9 +1,7 @@
-//! A small Socket.IO v5 client over an Engine.IO v4 websocket, enough to
-//! speak the chat protocol and to send what a well-behaved client never would.
-//!
-//! Frames (text): `0{...}` open, `2`/`3` ping/pong, `4` + a Socket.IO packet:
-//! `0` connect, `1` disconnect, `2["event",data]`, `2<id>[...]` with an ack
-//! `3<id>[...]`, `4{"message":...}` connect error.
+//! The client of the server's tests: a Socket.IO socket that keeps what the
+//! server sends as owned packets, to wait for one, drain them or assert that
+//! none came; enough to speak the chat protocol and to send what a
+//! well-behaved client never would.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -13,12 +11,12 @@ use futures::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::WAIT;
+use super::connect::{handshake, open_websocket, ws_url, ConnectError, Headers};
+use super::wire::{encode_event, encode_event_with_ack, Packet};
+use crate::WAIT;
 
 /// What the server sent, one packet at a time.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +41,59 @@ pub enum Incoming {
     Unknown(String),
     /// The websocket is closed.
     Closed,
+}
+
+impl Incoming {
+    /// Reads one text frame (whatever its namespace; an event's ack id is
+    /// ignored).
+    pub fn parse(text: &str) -> Incoming {
+        let unknown = || Incoming::Unknown(text.to_owned());
+        match text.as_bytes().first() {
+            Some(b'0') => serde_json::from_str(&text[1..])
+                .map(Incoming::Open)
+                .unwrap_or_else(|_| unknown()),
+            Some(b'4') => {
+                let Some(packet) = Packet::parse(&text[1..]) else {
+                    return unknown();
+                };
+                let Some(value) = json_or_null(packet.data) else {
+                    return unknown();
+                };
+                match packet.kind {
+                    b'0' => Incoming::Connect(value),
+                    b'1' => Incoming::Disconnect,
+                    b'2' => {
+                        let Value::Array(mut args) = value else {
+                            return unknown();
+                        };
+                        if args.is_empty() {
+                            return unknown();
+                        }
+                        let Value::String(name) = args.remove(0) else {
+                            return unknown();
+                        };
+                        Incoming::Event { name, args }
+                    }
+                    b'3' => match (packet.ack_id(), value) {
+                        (Some(id), Value::Array(args)) => Incoming::Ack { id, args },
+                        _ => unknown(),
+                    },
+                    b'4' => Incoming::ConnectError(value),
+                    _ => unknown(),
+                }
+            }
+            _ => unknown(),
+        }
+    }
+}
+
+/// A packet's JSON data, Null when there is none.
+fn json_or_null(data: &str) -> Option<Value> {
+    if data.is_empty() {
+        Some(Value::Null)
+    } else {
+        serde_json::from_str(data).ok()
+    }
 }
 
 #[derive(Debug)]
@@ -79,103 +130,62 @@ impl std::fmt::Debug for Sock {
     }
 }
 
-fn parse_frame(text: &str) -> Incoming {
-    let unknown = || Incoming::Unknown(text.to_owned());
-    let mut chars = text.chars();
-    match chars.next() {
-        Some('0') => serde_json::from_str(&text[1..])
-            .map(Incoming::Open)
-            .unwrap_or_else(|_| unknown()),
-        Some('4') => {
-            let rest = &text[1..];
-            let Some(kind) = rest.chars().next() else {
-                return unknown();
-            };
-            let mut body = &rest[1..];
-            // Namespace other than "/": "/name," (never used by this server).
-            if body.starts_with('/') {
-                match body.find(',') {
-                    Some(i) => body = &body[i + 1..],
-                    None => body = "",
-                }
-            }
-            let digits = body.chars().take_while(|c| c.is_ascii_digit()).count();
-            let id = body[..digits].parse::<u64>().ok();
-            let json = &body[digits..];
-            let value = if json.is_empty() {
-                Value::Null
-            } else {
-                match serde_json::from_str::<Value>(json) {
-                    Ok(v) => v,
-                    Err(_) => return unknown(),
-                }
-            };
-            match kind {
-                '0' => Incoming::Connect(value),
-                '1' => Incoming::Disconnect,
-                '2' => {
-                    let Value::Array(mut args) = value else {
-                        return unknown();
-                    };
-                    if args.is_empty() {
-                        return unknown();
-                    }
-                    let Value::String(name) = args.remove(0) else {
-                        return unknown();
-                    };
-                    Incoming::Event { name, args }
-                }
-                '3' => match (id, value) {
-                    (Some(id), Value::Array(args)) => Incoming::Ack { id, args },
-                    _ => unknown(),
-                },
-                '4' => Incoming::ConnectError(value),
-                _ => unknown(),
-            }
-        }
-        _ => unknown(),
-    }
-}
-
 impl Sock {
     /// Opens `ws://addr/socket.io/?EIO=4&transport=websocket` with these
-    /// headers, then connects to the namespace `/`.
+    /// headers (`cookie`: the whole Cookie header), then connects to the
+    /// namespace `/`. Nothing but pings may come before the connect answer.
     pub async fn connect(
         addr: SocketAddr,
         cookie: Option<&str>,
         origin: Option<&str>,
     ) -> ConnectOutcome {
-        let mut request = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket")
-            .into_client_request()
-            .unwrap();
-        if let Some(cookie) = cookie {
-            request
-                .headers_mut()
-                .insert("cookie", HeaderValue::from_str(cookie).unwrap());
-        }
-        if let Some(origin) = origin {
-            request
-                .headers_mut()
-                .insert("origin", HeaderValue::from_str(origin).unwrap());
-        }
         let config = WebSocketConfig::default()
             .max_message_size(Some(64 << 20))
             .max_frame_size(Some(64 << 20));
-        let connecting = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
-        let ws = match tokio::time::timeout(WAIT, connecting)
+        let url = ws_url(addr);
+        let opening = open_websocket(addr, &url, Headers { cookie, origin }, config);
+        let mut ws = match tokio::time::timeout(WAIT, opening)
             .await
             .expect("websocket handshake within 5 s")
         {
-            Ok((ws, _)) => ws,
-            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
+            Ok(ws) => ws,
+            Err(ConnectError::Ws(tokio_tungstenite::tungstenite::Error::Http(resp))) => {
                 return ConnectOutcome::HttpStatus(resp.status().as_u16())
             }
             Err(e) => panic!("websocket handshake failed: {e}"),
         };
+        // The open packet, then the connect answer (WAIT for each before).
+        let strict = |t: &str| Err(ConnectError::Unexpected(t.to_owned()));
+        let opened = match tokio::time::timeout(2 * WAIT, handshake(&mut ws, strict)).await {
+            Ok(Ok(opened)) => opened,
+            Ok(Err(ConnectError::Refused(data))) => {
+                return ConnectOutcome::Refused(json_or_null(&data).unwrap_or_else(|| {
+                    panic!("expected the Socket.IO connect answer, got {data:?}")
+                }))
+            }
+            Ok(Err(e)) => panic!("the Socket.IO handshake failed: {e}"),
+            Err(_) => panic!("no Socket.IO handshake within {:?}", 2 * WAIT),
+        };
+        let open: Value = serde_json::from_str(opened.open_data()).unwrap_or_else(|_| {
+            panic!(
+                "expected the Engine.IO open packet, got {:?}",
+                opened.open_data()
+            )
+        });
+        assert_eq!(open["pingInterval"], 25000, "pingInterval: {open}");
+        assert_eq!(open["pingTimeout"], 20000, "pingTimeout: {open}");
+        assert_eq!(open["maxPayload"], 1_000_000, "maxPayload: {open}");
+        let connect = json_or_null(opened.connect_data()).unwrap_or_else(|| {
+            panic!(
+                "expected the Socket.IO connect answer, got {:?}",
+                opened.connect_data()
+            )
+        });
+        let sid = connect["sid"].as_str().unwrap_or_default().to_owned();
+
         let (out, mut out_rx) = mpsc::unbounded_channel::<Message>();
         let (inc_tx, inc) = mpsc::unbounded_channel::<Incoming>();
         tokio::spawn(async move {
-            let mut ws = ws;
             loop {
                 tokio::select! {
                     out = out_rx.recv() => match out {
@@ -198,7 +208,7 @@ impl Sock {
                                 }
                                 continue;
                             }
-                            let _ = inc_tx.send(parse_frame(t.as_str()));
+                            let _ = inc_tx.send(Incoming::parse(t.as_str()));
                         }
                         Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                         Some(Ok(_)) => {}
@@ -207,31 +217,13 @@ impl Sock {
             }
             let _ = inc_tx.send(Incoming::Closed);
         });
-        let mut sock = Sock {
+        ConnectOutcome::Connected(Sock {
             out,
             inc,
             buffer: VecDeque::new(),
             next_ack: 0,
-            sid: String::new(),
-        };
-        match sock.next_packet(Instant::now() + WAIT).await {
-            Some(Incoming::Open(data)) => {
-                assert_eq!(data["pingInterval"], 25000, "pingInterval: {data}");
-                assert_eq!(data["pingTimeout"], 20000, "pingTimeout: {data}");
-                assert_eq!(data["maxPayload"], 1_000_000, "maxPayload: {data}");
-            }
-            other => panic!("expected the Engine.IO open packet, got {other:?}"),
-        }
-        sock.send_text("40");
-        match sock.next_packet(Instant::now() + WAIT).await {
-            Some(Incoming::Connect(data)) => {
-                sock.sid = data["sid"].as_str().unwrap_or_default().to_owned();
-                ConnectOutcome::Connected(sock)
-            }
-            Some(Incoming::ConnectError(data)) => ConnectOutcome::Refused(data),
-            // Nothing else may come before the connect answer.
-            other => panic!("expected the Socket.IO connect answer, got {other:?}"),
-        }
+            sid,
+        })
     }
 
     async fn next_packet(&mut self, deadline: Instant) -> Option<Incoming> {
@@ -252,16 +244,14 @@ impl Sock {
 
     /// `42["name", data]`: an event without acknowledgement.
     pub fn emit(&self, name: &str, data: &Value) {
-        let packet = serde_json::to_string(&serde_json::json!([name, data])).unwrap();
-        self.send_text(&format!("42{packet}"));
+        self.send_text(&encode_event(name, data));
     }
 
     /// `42<id>["name", data]`; returns the ack id.
     pub fn emit_with_ack(&mut self, name: &str, data: &Value) -> u64 {
         let id = self.next_ack;
         self.next_ack += 1;
-        let packet = serde_json::to_string(&serde_json::json!([name, data])).unwrap();
-        self.send_text(&format!("42{id}{packet}"));
+        self.send_text(&encode_event_with_ack(id, name, data));
         id
     }
 
