@@ -29,6 +29,9 @@ suite() {
   fi
 }
 
+# The lint gate first (vendor/ and fuzz/ are outside the workspace).
+suite "fmt" cargo fmt --all -- --check
+suite "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
 suite "cargo test" cargo test --workspace --locked
 # The patched dependencies' own tests (docs/PATCHES.md), outside the workspace.
 suite "vendor socketioxide" env CARGO_TARGET_DIR="$ROOT/target/vendor" \

@@ -92,7 +92,7 @@ pub fn insert_batch(conn: &mut DbConnection, batch: &[NewMessage]) -> Result<Vec
 
 /// One multi-row INSERT.
 fn insert_rows(conn: &mut DbConnection, batch: &[NewMessage]) -> Result<Vec<Message>> {
-    let rows: Vec<MessageRow> = batch
+    let rows: Vec<MessageRow<'_>> = batch
         .iter()
         .map(|m| MessageRow {
             user_id: m.user_id,

@@ -272,7 +272,7 @@ fn assemble<A: Adapter>(
     let uploaded_images = Router::<HttpState>::new()
         .nest_service(
             "/uploads",
-            ServeDir::new(state.uploads.dir()).fallback(not_found.clone().into_service()),
+            ServeDir::new(state.uploads.dir()).fallback(not_found.into_service()),
         )
         .layer(from_fn(uploads::only_upload_names))
         .layer(SetResponseHeaderLayer::overriding(

@@ -1,5 +1,8 @@
 //! The chat room server: PROTOCOL.md over axum + socketioxide.
 
+// Logs go through tracing, never to stdout.
+#![deny(clippy::print_stdout)]
+
 pub mod app;
 pub mod auth;
 pub mod body;

@@ -1,3 +1,8 @@
+//! chat-server: flags, logging, the runtime, then serve until SIGTERM.
+
+// Logs go through tracing, never to stdout.
+#![deny(clippy::print_stdout)]
+
 use std::process::ExitCode;
 use std::time::Duration;
 

@@ -194,7 +194,8 @@ pub async fn drive(
                 };
                 match client::parse(&text) {
                     Frame::Ping => {
-                        if ws.send(Message::text("3")).await.is_err() {
+                        let pong = ws.send(Message::text("3")).await;
+                        if pong.is_err() {
                             out.dropped = true;
                             break;
                         }
