@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
-"""Traffic for scripts/test-cleanup.sh: a live server gets new messages over
-Socket.IO while old messages keep appearing in its SQLite file (written
-directly, with old timestamps) and chat-cleanup runs in a loop.
+"""Traffic for tests/cleanup/test_cleanup_live.py: a live server gets new
+messages over Socket.IO while old messages keep appearing in its SQLite file
+(written directly, with old timestamps) and chat-cleanup runs in a loop.
+
+The suite imports `send_traffic` and `verify_checks`; the command line is kept
+for running a phase by hand:
 
   traffic.py run    --url URL --db FILE --state OUT.json [--seconds N] [--users N]
   traffic.py verify --url URL --db FILE --uploads DIR --state OUT.json [--retention-days 7]
@@ -74,8 +77,13 @@ def insert_old(con, user_id, n, tag, image_url=None):
     return len(rows)
 
 
-def run(args):
-    url = args.url
+def send_traffic(url, db, seconds=15, users=4, seed=3000):
+    """Sends new messages for `seconds` while old ones keep appearing in `db`.
+
+    Returns the state `verify_checks` reads: acked new messages, errors, the
+    two image urls and the first user's cookie.
+    """
+    args = argparse.Namespace(url=url, db=db, seconds=seconds, users=users, seed=seed)
     run_id = uuid.uuid4().hex[:6]
     users = [register(url, f"u{run_id}{i}") for i in range(args.users)]
     s0, u0 = users[0]
@@ -159,7 +167,7 @@ def run(args):
     stop.set()
     writer.join()
 
-    state = {
+    return {
         "run_id": run_id,
         "acked": sorted(acked),
         "errors": errors,
@@ -168,22 +176,37 @@ def run(args):
         "old_only_url": old_only_url,
         "cookie": cookie_of(s0),
     }
+
+
+def traffic_ok(st):
+    """What `run` exits 0 on: no error and at least one acknowledged message."""
+    return not st["errors"] and bool(st["acked"])
+
+
+def summary(st):
+    lines = [f"sent {len(st['acked'])} new messages ({len(st['errors'])} errors), seeded {st['seeded_old']} old ones"]
+    lines += [f"  error: {e}" for e in st["errors"][:20]]
+    return "\n".join(lines)
+
+
+def run(args):
+    st = send_traffic(args.url, args.db, args.seconds, args.users, args.seed)
     with open(args.state, "w") as f:
-        json.dump(state, f)
-    print(f"sent {len(acked)} new messages ({len(errors)} errors), seeded {seeded} old ones")
-    for e in errors[:20]:
-        print("  error:", e)
-    return 0 if not errors and acked else 1
+        json.dump(st, f)
+    print(summary(st))
+    return 0 if traffic_ok(st) else 1
 
 
-def verify(args):
-    with open(args.state) as f:
-        st = json.load(f)
+def verify_checks(url, db, uploads, st, retention_days=7):
+    """The checks after the traffic, as a list of (name, ok, why).
+
+    "history readable" appears only when the history could not be read.
+    """
+    args = argparse.Namespace(url=url, db=db, uploads=str(uploads), retention_days=retention_days)
     results = []
 
     def check(name, ok, why=""):
-        results.append(ok)
-        print(f"PASS {name}" if ok else f"FAIL {name}: {why}")
+        results.append((name, bool(ok), why))
 
     check("traffic without errors", not st["errors"], "; ".join(st["errors"][:5]))
     check("some new messages were sent", len(st["acked"]) >= 20, f"only {len(st['acked'])}")
@@ -225,7 +248,17 @@ def verify(args):
     old_only = os.path.join(args.uploads, st["old_only_url"].rsplit("/", 1)[1])
     check("an image a new message shows stays", os.path.isfile(shared), shared)
     check("an image only old messages showed is gone", not os.path.exists(old_only), old_only)
-    return 0 if all(results) else 1
+    con.close()
+    return results
+
+
+def verify(args):
+    with open(args.state) as f:
+        st = json.load(f)
+    results = verify_checks(args.url, args.db, args.uploads, st, args.retention_days)
+    for name, ok, why in results:
+        print(f"PASS {name}" if ok else f"FAIL {name}: {why}")
+    return 0 if all(ok for _, ok, _ in results) else 1
 
 
 def main():
