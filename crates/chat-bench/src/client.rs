@@ -56,14 +56,11 @@ async fn connect_inner(target: &Target, cookie: &str) -> Result<Ws, ClientError>
 
 /// The kit's error as the report names it (server texts cut to 200 characters).
 fn client_error(e: ConnectError) -> ClientError {
-    match e {
-        ConnectError::Connect(e) => ClientError::Connect(e),
-        ConnectError::Ws(e) => ClientError::Ws(e),
-        ConnectError::Request(e) => ClientError::Request(e),
-        ConnectError::Unexpected(t) => ClientError::Unexpected(truncate(&t)),
-        ConnectError::Refused(t) => ClientError::Refused(truncate(&t)),
-        ConnectError::Closed => ClientError::Closed,
-    }
+    ClientError::Handshake(match e {
+        ConnectError::Unexpected(t) => ConnectError::Unexpected(truncate(&t)),
+        ConnectError::Refused(t) => ConnectError::Refused(truncate(&t)),
+        other => other,
+    })
 }
 
 fn truncate(s: &str) -> String {

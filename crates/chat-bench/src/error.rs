@@ -21,21 +21,12 @@ pub enum AccountError {
     NoCookie { path: &'static str, status: u16 },
 }
 
-/// Errors of one Socket.IO connection.
+/// Errors of one Socket.IO connection: the test kit's handshake errors, and
+/// the bench's own deadline over the whole handshake.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("TCP connect failed: {0}")]
-    Connect(#[source] std::io::Error),
-    #[error("websocket: {0}")]
-    Ws(#[from] tokio_tungstenite::tungstenite::Error),
-    #[error("bad handshake request: {0}")]
-    Request(String),
-    #[error("unexpected frame during the handshake: {0:?}")]
-    Unexpected(String),
-    #[error("the server refused the connection: {0}")]
-    Refused(String),
-    #[error("the server closed the connection during the handshake")]
-    Closed,
+    #[error(transparent)]
+    Handshake(#[from] chat_testkit::socketio::ConnectError),
     #[error("handshake timed out after {0:?}")]
     Timeout(Duration),
 }
