@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::handler::HandlerWithoutStateExt;
-use axum::http::header::X_CONTENT_TYPE_OPTIONS;
-use axum::http::{HeaderName, HeaderValue, Request};
+use axum::http::{HeaderName, Request};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{any, get, post};
 use axum::Router;
@@ -19,7 +18,6 @@ use socketioxide::SocketIo;
 use socketioxide_redis::{CustomRedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::ServeDir;
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::session_store::ExpiredDeletion;
@@ -41,6 +39,7 @@ use crate::messages::{
 };
 use crate::origin::{self, AllowedOrigins};
 use crate::presence::{Announcer, MemoryPresence, Pace, Presence};
+use crate::security::{self, SecurityHeaders};
 use crate::socket_server::SocketServer;
 use crate::state::{AppState, HttpState, Shared};
 use crate::uploads::{self, Uploads};
@@ -274,11 +273,7 @@ fn assemble<A: Adapter>(
             "/uploads",
             ServeDir::new(state.uploads.dir()).fallback(not_found.into_service()),
         )
-        .layer(from_fn(uploads::only_upload_names))
-        .layer(SetResponseHeaderLayer::overriding(
-            X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ));
+        .layer(from_fn(uploads::only_upload_names));
 
     let origins = AllowedOrigins(Arc::new(config.normalized_origins()));
     let sockets: Arc<dyn SocketServer> = Arc::new(io);
@@ -304,7 +299,11 @@ fn assemble<A: Adapter>(
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
             tracing::info_span!("http", request_id = %id, method = %req.method(), path = %req.uri().path())
         }))
-        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid));
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+        .layer(from_fn_with_state(
+            SecurityHeaders::new(config),
+            security::headers,
+        ));
 
     App {
         router,

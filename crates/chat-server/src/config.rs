@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use chat_domain::StorageArgs;
 use clap::Parser;
 
+use crate::security::CspMode;
+
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "chat-server",
@@ -78,6 +80,13 @@ pub struct Config {
     /// Mark the session cookie Secure (serve over HTTPS, e.g. behind a proxy).
     #[arg(long, env = "SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,
+
+    /// Content-Security-Policy of the page: auto (strict when the served
+    /// index.html carries <meta name="chat-csp" content="strict">, compat
+    /// otherwise), strict, compat (also inline and https: scripts, styles,
+    /// fonts and images, for a Flask-era page) or off.
+    #[arg(long, env = "CSP", value_enum, default_value_t = CspMode::Auto)]
+    pub csp: CspMode,
 }
 
 impl Config {

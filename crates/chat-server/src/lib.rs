@@ -17,6 +17,7 @@ pub mod messages;
 pub mod origin;
 pub mod presence;
 pub mod protocol;
+pub mod security;
 pub mod socket;
 pub mod socket_server;
 pub mod state;

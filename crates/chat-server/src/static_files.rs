@@ -18,7 +18,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 const SOCKET_IO_JS: &str = include_str!("../../../web/vendor/socket.io.js");
 const SOCKET_IO_MIN_JS: &str = include_str!("../../../web/vendor/socket.io.min.js");
 
-const INDEX_HTML: &str = include_str!("../../../web/index.html");
+/// The page built into the binary (served when the web folder is missing).
+pub const INDEX_HTML: &str = include_str!("../../../web/index.html");
 const STYLE_CSS: &str = include_str!("../../../web/style.css");
 
 /// The page's script: ES modules under web/js/, loaded by index.html
