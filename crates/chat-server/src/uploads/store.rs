@@ -1,29 +1,17 @@
-//! Image uploads: streamed to disk under a size limit, judged by their bytes,
-//! named by the server; and the check that an image message names one of them.
+//! The upload folder: a multipart body streamed to disk under a size limit,
+//! judged by its bytes, named by the server, and written whole or not at all;
+//! and the check that an image message names a file in it.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use axum::body::BodyDataStream;
-use axum::extract::{Request, State};
-use axum::http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE};
-use axum::http::request::Parts;
-use axum::http::HeaderValue;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
 use tokio::io::AsyncWriteExt;
 
-use crate::auth::CurrentUser;
+use super::{is_upload_name, URL_PREFIX};
 use crate::error::{AppError, AppResult};
-use crate::protocol::{Settings, Success, Uploaded};
-use crate::state::AppState;
 
-pub use chat_domain::storage::UPLOAD_URL_PREFIX as URL_PREFIX;
-/// An upload that takes longer than this is cut off (a body that never ends).
-const UPLOAD_TIMEOUT: Duration = Duration::from_secs(120);
 /// Room for the multipart envelope around the file.
-const ENVELOPE_BYTES: u64 = 64 * 1024;
+pub(super) const ENVELOPE_BYTES: u64 = 64 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImageKind {
@@ -68,8 +56,6 @@ pub struct Uploads {
     dir: PathBuf,
     max_bytes: u64,
 }
-
-pub use chat_domain::storage::is_upload_name;
 
 impl Uploads {
     pub fn new(dir: PathBuf, max_bytes: u64) -> std::io::Result<Self> {
@@ -171,75 +157,6 @@ impl Uploads {
             other => AppError::bad_request(format!("上传数据格式错误: {other}")),
         }
     }
-}
-
-/// In front of `GET /uploads/<name>`: a name this server could not have
-/// issued is 404 before the file system is asked (a name past 255 bytes
-/// made the file system's "name too long" a 500).
-pub async fn only_upload_names(request: Request, next: Next) -> Response {
-    let name = request.uri().path().strip_prefix(URL_PREFIX).unwrap_or("");
-    if is_upload_name(name) {
-        next.run(request).await
-    } else {
-        AppError::NotFound("文件不存在").into_response()
-    }
-}
-
-/// `GET /api/settings`: what the page needs to know before it uploads.
-pub async fn settings(State(state): State<AppState>) -> Json<Settings> {
-    Json(Settings {
-        success: Success,
-        max_upload_bytes: state.uploads.max_bytes(),
-    })
-}
-
-/// `POST /api/upload`
-pub async fn upload(
-    State(state): State<AppState>,
-    user: Result<CurrentUser, AppError>,
-    request: Request,
-) -> Response {
-    let (parts, body) = request.into_parts();
-    let mut body = body.into_data_stream();
-    match receive(&state, user, &parts, &mut body).await {
-        Ok(name) => Json(Uploaded {
-            success: Success,
-            url: format!("{URL_PREFIX}{name}"),
-            filename: name,
-        })
-        .into_response(),
-        Err(e) => {
-            crate::body::drain(&mut body).await;
-            let mut response = e.into_response();
-            // Whatever is left unread, the connection cannot be reused.
-            response
-                .headers_mut()
-                .insert(CONNECTION, HeaderValue::from_static("close"));
-            response
-        }
-    }
-}
-
-async fn receive(
-    state: &AppState,
-    user: Result<CurrentUser, AppError>,
-    parts: &Parts,
-    body: &mut BodyDataStream,
-) -> AppResult<String> {
-    let CurrentUser(user) = user?;
-    let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
-    let limit = state.uploads.max_bytes();
-    // A declared length over the limit is refused before the body is stored.
-    let declared = header(CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit + ENVELOPE_BYTES) {
-        return Err(AppError::TooLarge(limit / (1024 * 1024)));
-    }
-    let content_type = header(CONTENT_TYPE).unwrap_or_default().to_owned();
-    let name = tokio::time::timeout(UPLOAD_TIMEOUT, state.uploads.store(&content_type, body))
-        .await
-        .map_err(|_| AppError::Timeout)??;
-    tracing::info!(user_id = user.id, file = %name, "image uploaded");
-    Ok(name)
 }
 
 #[cfg(test)]

@@ -1,0 +1,96 @@
+//! Image uploads over HTTP: `POST /api/upload`, `GET /api/settings`, and the
+//! guard in front of `GET /uploads/<name>`. The folder itself is store.rs.
+
+mod store;
+
+pub use chat_domain::storage::{is_upload_name, UPLOAD_URL_PREFIX as URL_PREFIX};
+use store::ENVELOPE_BYTES;
+pub use store::{ImageKind, Uploads};
+
+use std::time::Duration;
+
+use axum::body::BodyDataStream;
+use axum::extract::{Request, State};
+use axum::http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::request::Parts;
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use crate::auth::CurrentUser;
+use crate::error::{AppError, AppResult};
+use crate::protocol::{Settings, Success, Uploaded};
+use crate::state::AppState;
+
+/// An upload that takes longer than this is cut off (a body that never ends).
+const UPLOAD_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// In front of `GET /uploads/<name>`: a name this server could not have
+/// issued is 404 before the file system is asked (a name past 255 bytes
+/// made the file system's "name too long" a 500).
+pub async fn only_upload_names(request: Request, next: Next) -> Response {
+    let name = request.uri().path().strip_prefix(URL_PREFIX).unwrap_or("");
+    if is_upload_name(name) {
+        next.run(request).await
+    } else {
+        AppError::NotFound("文件不存在").into_response()
+    }
+}
+
+/// `GET /api/settings`: what the page needs to know before it uploads.
+pub async fn settings(State(state): State<AppState>) -> Json<Settings> {
+    Json(Settings {
+        success: Success,
+        max_upload_bytes: state.uploads.max_bytes(),
+    })
+}
+
+/// `POST /api/upload`
+pub async fn upload(
+    State(state): State<AppState>,
+    user: Result<CurrentUser, AppError>,
+    request: Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let mut body = body.into_data_stream();
+    match receive(&state, user, &parts, &mut body).await {
+        Ok(name) => Json(Uploaded {
+            success: Success,
+            url: format!("{URL_PREFIX}{name}"),
+            filename: name,
+        })
+        .into_response(),
+        Err(e) => {
+            crate::body::drain(&mut body).await;
+            let mut response = e.into_response();
+            // Whatever is left unread, the connection cannot be reused.
+            response
+                .headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
+            response
+        }
+    }
+}
+
+async fn receive(
+    state: &AppState,
+    user: Result<CurrentUser, AppError>,
+    parts: &Parts,
+    body: &mut BodyDataStream,
+) -> AppResult<String> {
+    let CurrentUser(user) = user?;
+    let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let limit = state.uploads.max_bytes();
+    // A declared length over the limit is refused before the body is stored.
+    let declared = header(CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit + ENVELOPE_BYTES) {
+        return Err(AppError::TooLarge(limit / (1024 * 1024)));
+    }
+    let content_type = header(CONTENT_TYPE).unwrap_or_default().to_owned();
+    let name = tokio::time::timeout(UPLOAD_TIMEOUT, state.uploads.store(&content_type, body))
+        .await
+        .map_err(|_| AppError::Timeout)??;
+    tracing::info!(user_id = user.id, file = %name, "image uploaded");
+    Ok(name)
+}
