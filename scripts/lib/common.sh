@@ -11,7 +11,13 @@ die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
 
 # A TCP port nobody listens on right now.
 free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+  local p _
+  for _ in {1..100}; do
+    p=$((20000 + RANDOM % 40000))
+    # Nobody answers a connect there.
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
+  done
+  return 1
 }
 
 # wait_http URL [seconds]: until URL answers 200.
