@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need and is missing: Debian packages,
 # the npm packages of every tests/*/package.json and the PyPI packages of every
-# tests/*/requirements.txt (into .venv). Safe to run again: it skips what is there.
+# tests/*/requirements.txt (into .venv), and cargo-fuzz (scripts/fuzz-targets.sh).
+# Safe to run again: it skips what is there.
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 cd "$ROOT"
 
-apt_pkgs=(curl sqlite3 libpq-dev pkg-config python3-venv chromium fonts-wqy-microhei fonts-noto-color-emoji cron)
+apt_pkgs=(curl sqlite3 libpq-dev pkg-config python3-venv chromium fonts-wqy-microhei fonts-noto-color-emoji cron g++)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -43,4 +44,9 @@ if [ -e "${reqs[0]}" ]; then
     "$VENV/bin/pip" install -q --disable-pip-version-check "${args[@]}"
     echo "$sum" >"$stamp"
   fi
+fi
+
+if ! command -v cargo-fuzz >/dev/null; then
+  log "cargo install cargo-fuzz"
+  cargo install --locked cargo-fuzz
 fi
