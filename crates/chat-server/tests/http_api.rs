@@ -666,6 +666,38 @@ on_both_backends! {
     }
 }
 
+on_both_backends! {
+    /// Every answer of the JSON API has the failure shape: a known path with
+    /// the wrong method (405) and a missing upload (404) too.
+    async fn wrong_methods_and_missing_uploads_answer_json(backend: Backend) {
+        let server = TestServer::start(backend).await;
+        let c = server.client();
+        let r = c.get("/api/login").await;
+        assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{}", r.text);
+        assert_error_shape(&r.json);
+        assert!(r.header("allow").is_some_and(|a| a.contains("POST")), "Allow names POST");
+        let r = c.get("/uploads/0123456789abcdef.png").await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+        assert_error_shape(&r.json);
+    }
+}
+
+on_both_backends! {
+    /// `/metrics` counts failed logins as well as successful and locked ones.
+    async fn failed_logins_are_counted_in_the_metrics(backend: Backend) {
+        let server = TestServer::start(backend).await;
+        server.user("alice").await;
+        let r = server.client().try_login("alice", "not-her-password").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+        let metrics = server.client().get("/metrics").await;
+        assert!(
+            metrics.text.contains(r#"chat_logins_total{result="failure"}"#),
+            "{}",
+            metrics.text
+        );
+    }
+}
+
 // ---------------------------------------------------------------- the page
 
 on_both_backends! {
