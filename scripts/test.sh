@@ -41,9 +41,7 @@ for s in conformance e2e cleanup ops bench cluster reliability; do
   script="$ROOT/scripts/test-$s.sh"
   [ -x "$script" ] && suite "$s" "$script"
 done
-# Coverage-guided fuzz targets (fuzz/README.md), 10 s each on the seed
-# corpus; the dev profile builds twice as fast cold (longer runs:
-# scripts/bench.sh fuzz).
+# fuzz/README.md: 10 s a target; the dev profile builds twice as fast cold.
 suite "fuzz targets" env FUZZ_PROFILE=dev "$ROOT/scripts/fuzz-targets.sh" 10
 
 [ $failed -gt 0 ] && printf 'failed suites: %s\n' "${failed_names[*]}"
