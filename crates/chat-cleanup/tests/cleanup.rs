@@ -1,9 +1,11 @@
 //! Runs the real `chat-cleanup` binary on seeded databases (SQLite and
 //! PostgreSQL), upload folders and log folders of known ages.
 
+mod common;
+
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, SystemTime};
 
 use chat_domain::messages::{self, MessageType, NewMessage, Page};
@@ -66,8 +68,7 @@ impl World {
     }
 
     fn cleanup(&self, extra: &[&str]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_chat-cleanup"));
-        clear_env(&mut cmd);
+        let mut cmd = common::cleanup_command();
         cmd.arg("--database-url")
             .arg(&self.db_url)
             .arg("--upload-dir")
@@ -90,22 +91,6 @@ impl World {
         all.sort();
         all
     }
-}
-
-fn clear_env(cmd: &mut Command) {
-    for v in [
-        "DATABASE_URL",
-        "UPLOAD_DIR",
-        "LOG_DIR",
-        "RETENTION_DAYS",
-        "LOG_RETENTION_DAYS",
-        "CLEANUP_BATCH_SIZE",
-        "CLEANUP_BATCH_PAUSE_MS",
-        "CLEANUP_DRY_RUN",
-    ] {
-        cmd.env_remove(v);
-    }
-    cmd.env("RUST_LOG", "info");
 }
 
 fn stdout(o: &Output) -> String {
@@ -331,8 +316,7 @@ fn scenario(w: World) {
     }
 
     // Twice is harmless; the flags also come from the environment.
-    let mut again = Command::new(env!("CARGO_BIN_EXE_chat-cleanup"));
-    clear_env(&mut again);
+    let mut again = common::cleanup_command();
     let again = again
         .env("DATABASE_URL", &w.db_url)
         .env("UPLOAD_DIR", w.uploads())
@@ -363,8 +347,7 @@ fn retention_flags_move_the_cutoffs() {
     assert_ok(&o);
     assert_eq!(counts(&o), [1, 0, 0, 0, 0], "{}", stdout(&o));
     // Without --log-dir, log files are not touched.
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_chat-cleanup"));
-    clear_env(&mut cmd);
+    let mut cmd = common::cleanup_command();
     let o = cmd
         .args(["--database-url", &w.db_url])
         .arg("--upload-dir")
@@ -384,8 +367,7 @@ fn a_missing_sqlite_database_is_an_error_and_is_not_created() {
         missing.display().to_string(),
         format!("sqlite://{}", missing.display()),
     ] {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_chat-cleanup"));
-        clear_env(&mut cmd);
+        let mut cmd = common::cleanup_command();
         let o = cmd
             .args(["--database-url", &url])
             .arg("--upload-dir")
@@ -402,8 +384,7 @@ fn a_missing_sqlite_database_is_an_error_and_is_not_created() {
 #[test]
 fn an_unreachable_postgres_is_an_error() {
     let w = World::sqlite();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_chat-cleanup"));
-    clear_env(&mut cmd);
+    let mut cmd = common::cleanup_command();
     let o = cmd
         .args([
             "--database-url",
@@ -429,8 +410,7 @@ fn missing_folders_are_errors() {
     let before = w.contents();
     let missing = w.dir.path().join("no-such-folder");
 
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_chat-cleanup"));
-    clear_env(&mut cmd);
+    let mut cmd = common::cleanup_command();
     let o = cmd
         .args(["--database-url", &w.db_url])
         .arg("--upload-dir")
@@ -441,8 +421,7 @@ fn missing_folders_are_errors() {
     assert!(stderr(&o).contains("upload folder"), "{}", stderr(&o));
     assert!(stderr(&o).contains("does not exist"), "{}", stderr(&o));
 
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_chat-cleanup"));
-    clear_env(&mut cmd);
+    let mut cmd = common::cleanup_command();
     let o = cmd
         .args(["--database-url", &w.db_url])
         .arg("--upload-dir")
@@ -460,10 +439,7 @@ fn missing_folders_are_errors() {
 
 #[test]
 fn help_documents_every_flag() {
-    let o = Command::new(env!("CARGO_BIN_EXE_chat-cleanup"))
-        .arg("--help")
-        .output()
-        .unwrap();
+    let o = common::cleanup_command().arg("--help").output().unwrap();
     assert_ok(&o);
     let help = stdout(&o);
     for flag in [

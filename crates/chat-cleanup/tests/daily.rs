@@ -4,6 +4,8 @@
 //! calendar itself (zones, DST, missed days) is unit-tested in
 //! `src/schedule.rs` with a simulated clock.
 
+mod common;
+
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
@@ -14,21 +16,7 @@ use chat_domain::{timestamps, users, Database, DbOptions};
 use chrono::{Timelike, Utc};
 
 fn cleanup() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_chat-cleanup"));
-    for v in [
-        "DATABASE_URL",
-        "UPLOAD_DIR",
-        "LOG_DIR",
-        "RETENTION_DAYS",
-        "LOG_RETENTION_DAYS",
-        "CLEANUP_BATCH_SIZE",
-        "CLEANUP_BATCH_PAUSE_MS",
-        "CLEANUP_DRY_RUN",
-        "CLEANUP_AT",
-        "TZDIR",
-    ] {
-        cmd.env_remove(v);
-    }
+    let mut cmd = common::cleanup_command();
     cmd.env("RUST_LOG", "info").env("TZ", "UTC");
     cmd
 }
