@@ -9,6 +9,19 @@ use std::time::Duration;
 use chat_server::{build, logging, serve, Config};
 use clap::Parser;
 
+/// Every socket is a descriptor: the soft limit (often 1,024) is raised to
+/// the hard one at start, and both are logged.
+fn raise_open_files_limit() {
+    let (soft, hard) = match rlimit::getrlimit(rlimit::Resource::NOFILE) {
+        Ok(limits) => limits,
+        Err(e) => return tracing::warn!(error = %e, "cannot read the open files limit"),
+    };
+    match rlimit::increase_nofile_limit(hard) {
+        Ok(now) => tracing::info!(soft = now, hard, was = soft, "open files limit"),
+        Err(e) => tracing::warn!(soft, hard, error = %e, "cannot raise the open files limit"),
+    }
+}
+
 /// After the shutdown signal, how long sockets and requests get to finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -41,6 +54,7 @@ async fn run(config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    raise_open_files_limit();
     let addr = format!("{}:{}", config.host, config.port);
     let app = match build(config).await {
         Ok(app) => app,
