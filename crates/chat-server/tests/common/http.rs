@@ -225,8 +225,13 @@ impl Client {
 /// A raw HTTP/1.1 GET of `path` exactly as written (no normalisation of `..`).
 /// Returns the status code, the head and the body.
 pub async fn raw_get(addr: SocketAddr, path: &str) -> (u16, String, Vec<u8>) {
+    raw_request(addr, "GET", path).await
+}
+
+/// A raw HTTP/1.1 request without a body: `method path` exactly as written.
+pub async fn raw_request(addr: SocketAddr, method: &str, path: &str) -> (u16, String, Vec<u8>) {
     let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     tcp.write_all(req.as_bytes()).await.unwrap();
     let mut buf = Vec::new();
     tokio::time::timeout(super::WAIT, tcp.read_to_end(&mut buf))
