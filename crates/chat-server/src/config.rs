@@ -87,6 +87,56 @@ pub struct Config {
     /// fonts and images, for a Flask-era page) or off.
     #[arg(long, env = "CSP", value_enum, default_value_t = CspMode::Auto)]
     pub csp: CspMode,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+
+    #[command(flatten)]
+    pub connections: ConnectionArgs,
+}
+
+/// What one address or one user may take (docs/PROTOCOL.md, "Limits").
+/// Each is lifted with 0. Only accepted actions count; windows slide; with
+/// Redis the counts span every node.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LimitArgs {
+    /// New accounts per client address in any 10 minutes.
+    #[arg(long, env = "REGISTER_LIMIT", default_value_t = 20)]
+    pub register_limit: u64,
+
+    /// Failed logins per client address, over all names, in any 10 minutes.
+    #[arg(long, env = "LOGIN_FAILURES_PER_ADDRESS", default_value_t = 50)]
+    pub login_failures_per_address: u64,
+
+    /// Uploads per user in any minute.
+    #[arg(long, env = "UPLOAD_LIMIT", default_value_t = 20)]
+    pub upload_limit: u64,
+
+    /// Megabytes (MiB) uploaded per user in any 24 hours.
+    #[arg(long, env = "UPLOAD_QUOTA_MB", default_value_t = 500)]
+    pub upload_quota_mb: u64,
+
+    /// Below this many free megabytes (MiB) on the upload folder's file
+    /// system, uploads answer 507 (the database may share that disk).
+    #[arg(long, env = "MIN_FREE_MB", default_value_t = 100)]
+    pub min_free_mb: u64,
+
+    /// Socket.IO connections (tabs) one user holds at once.
+    #[arg(long, env = "SOCKETS_PER_USER", default_value_t = 20)]
+    pub sockets_per_user: u64,
+}
+
+/// How long a connection may take (docs/PROTOCOL.md, "Limits"); 0 lifts each.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConnectionArgs {
+    /// Seconds a connection has to send its request headers, else it is closed.
+    #[arg(long, env = "HEADER_TIMEOUT_S", default_value_t = 10)]
+    pub header_timeout_s: u64,
+
+    /// Seconds an idle keep-alive connection is kept between requests
+    /// (longer than a proxy's usual 60 s).
+    #[arg(long, env = "IDLE_TIMEOUT_S", default_value_t = 75)]
+    pub idle_timeout_s: u64,
 }
 
 impl Config {
@@ -119,6 +169,14 @@ mod tests {
         assert_eq!(c.storage.retention_days, 7);
         assert_eq!(c.session_days, 7);
         assert_eq!(c.max_upload_bytes(), 5_242_880);
+        let l = &c.limits;
+        assert_eq!(
+            (l.register_limit, l.login_failures_per_address, l.upload_limit),
+            (20, 50, 20)
+        );
+        assert_eq!((l.upload_quota_mb, l.min_free_mb, l.sockets_per_user), (500, 100, 20));
+        let t = &c.connections;
+        assert_eq!((t.header_timeout_s, t.idle_timeout_s), (10, 75));
     }
 
     #[test]

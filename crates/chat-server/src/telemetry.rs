@@ -15,6 +15,15 @@ pub const BROADCAST_SECONDS: &str = "chat_message_broadcast_seconds";
 pub const BROADCAST_DROPS: &str = "chat_broadcast_drops_total";
 pub const SLOW_READERS_EVICTED: &str = "chat_slow_readers_evicted_total";
 pub const LOGINS: &str = "chat_logins_total";
+/// Requests, connections and sockets refused by a limit, by `reason`
+/// (docs/PROTOCOL.md, "Limits").
+pub const REFUSALS: &str = "chat_refusals_total";
+pub const HTTP_CONNECTIONS_OPEN: &str = "chat_http_connections_open";
+
+/// Counts one refusal by a limit.
+pub fn refused(reason: &'static str) {
+    metrics::counter!(REFUSALS, "reason" => reason).increment(1);
+}
 /// Recorded by the domain crate around every pooled connection checkout.
 pub const DB_POOL_WAIT_SECONDS: &str = chat_domain::db::POOL_WAIT_METRIC;
 
@@ -46,6 +55,11 @@ fn describe() {
     metrics::describe_gauge!(USERS_ONLINE, "Users online in the room");
     metrics::describe_counter!(MESSAGES_STORED, "Chat messages stored and broadcast");
     metrics::describe_counter!(MESSAGES_REFUSED, "send_message refusals, by reason");
+    metrics::describe_counter!(REFUSALS, "Refusals by a limit, by reason");
+    metrics::describe_gauge!(
+        HTTP_CONNECTIONS_OPEN,
+        "TCP connections open to the HTTP server (websockets included)"
+    );
     metrics::describe_histogram!(
         BROADCAST_SECONDS,
         metrics::Unit::Seconds,
