@@ -122,7 +122,7 @@ fuzz_target!(|data: &[u8]| {
     if std::env::var_os("CHAT_FUZZ_VERBOSE").is_some() {
         eprintln!(
             "store({content_type:?}) = {:?}; folder: {left:?}",
-            result.as_ref().map_err(|e| e.to_string())
+            result.as_ref().map(|f| &f.name).map_err(|e| e.to_string())
         );
     }
     assert!(
@@ -131,7 +131,8 @@ fuzz_target!(|data: &[u8]| {
         result.is_ok()
     );
     match result {
-        Ok(name) => {
+        Ok(file) => {
+            let name = file.name;
             assert_eq!(left, [name.clone()], "stored {name:?}, folder has {left:?}");
             assert!(is_upload_name(&name), "unsafe stored name {name:?}");
             let path = dir.join(&name);
@@ -150,6 +151,7 @@ fuzz_target!(|data: &[u8]| {
                 "stored {} bytes",
                 stored.len()
             );
+            assert_eq!(stored.len() as u64, file.bytes, "the size it reports");
             assert!(
                 contains(body, &stored),
                 "stored bytes that were not in the body"

@@ -1,5 +1,7 @@
 //! bcrypt, bounded: hashing is CPU-heavy, so it runs on the blocking pool with
-//! at most one hash per core at a time, never on an async worker.
+//! at most one hash per core at a time, never on an async worker. New
+//! passwords (registrations) wait in their own queue and hold at most half of
+//! the slots, so a flood of registrations cannot starve the logins.
 
 use std::sync::Arc;
 
@@ -34,7 +36,10 @@ pub struct Passwords {
     /// A hash of nothing anyone knows, verified against when the user does not
     /// exist, so that a wrong name costs as much time as a wrong password.
     decoy_hash: Arc<str>,
+    /// The hashing slots, in arrival order.
     permits: Arc<Semaphore>,
+    /// What registrations take first: at most half of the slots.
+    new_password_permits: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for Passwords {
@@ -50,11 +55,19 @@ impl Passwords {
     pub fn new(cost: u32) -> Result<Self> {
         let decoy = bcrypt::hash("decoy password that matches no account", cost)?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        Ok(Self {
+        Ok(Self::with_slots(cost, decoy, cores))
+    }
+
+    /// `slots` hashes at a time (at least two, so that one is always free
+    /// for logins).
+    fn with_slots(cost: u32, decoy_hash: String, slots: usize) -> Self {
+        let slots = slots.max(2);
+        Self {
             cost,
-            decoy_hash: decoy.into(),
-            permits: Arc::new(Semaphore::new(cores)),
-        })
+            decoy_hash: decoy_hash.into(),
+            permits: Arc::new(Semaphore::new(slots)),
+            new_password_permits: Arc::new(Semaphore::new(slots / 2)),
+        }
     }
 
     pub fn cost(&self) -> u32 {
@@ -64,6 +77,8 @@ impl Passwords {
     /// A `$2b$` hash of a password already validated.
     pub async fn hash(&self, password: String) -> Result<String> {
         let cost = self.cost;
+        // Never closed, so acquiring cannot fail.
+        let _share = self.new_password_permits.acquire().await.ok();
         self.bounded(move || Ok(bcrypt::hash(password, cost)?))
             .await
     }
@@ -100,6 +115,39 @@ impl Passwords {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// 12 registrations are queued on 2 slots, then one login: the login
+    /// waits for at most the one registration in progress, never for the
+    /// queue (without the separate queue it came after all 12).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_login_is_not_queued_behind_registrations() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let cost = 8;
+        let p = Passwords::with_slots(cost, bcrypt::hash("decoy", cost).unwrap(), 2);
+        let stored = bcrypt::hash("secret1", cost).unwrap();
+        let hashed = Arc::new(AtomicUsize::new(0));
+        let registrations: Vec<_> = (0..12)
+            .map(|i| {
+                let (p, hashed) = (p.clone(), hashed.clone());
+                tokio::spawn(async move {
+                    p.hash(format!("password{i}")).await.unwrap();
+                    hashed.fetch_add(1, Ordering::SeqCst);
+                })
+            })
+            .collect();
+        // Let the registrations take their places in the queue first.
+        while p.new_password_permits.available_permits() > 0 {
+            tokio::task::yield_now().await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        assert!(p.verify("secret1".into(), Some(stored)).await.unwrap());
+        let done = hashed.load(Ordering::SeqCst);
+        assert!(done <= 3, "the login waited for {done} registrations");
+        for r in registrations {
+            r.await.unwrap();
+        }
+        assert_eq!(hashed.load(Ordering::SeqCst), 12);
+    }
 
     #[test]
     fn password_bounds_are_bytes() {

@@ -17,7 +17,7 @@ use crate::error::{AppError, AppResult};
 use crate::json::JsonObject;
 use crate::socket_server::SocketServer;
 use crate::state::AppState;
-use crate::telemetry;
+use crate::{limits, telemetry};
 
 /// The session cookie's name (PROTOCOL.md §3: the Flask room's `session`).
 pub const SESSION_COOKIE: &str = "session";
@@ -127,13 +127,20 @@ async fn start_session(auth: &mut AuthSession, session: &Session, user: &User) -
 /// `POST /api/register`
 pub async fn register(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     mut auth: AuthSession,
     session: Session,
     body: JsonObject,
 ) -> AppResult<(StatusCode, Json<UserBody>)> {
     let (username, password) = (body.string("username")?, body.string("password")?);
+    // Checked before bcrypt's work; only accounts created count.
+    let address = address_key(client_ip(&headers, peer.ip(), state.config.behind_proxy));
+    let budget = state.budgets.register.as_ref();
+    limits::ensure_room(state.counters.as_ref(), budget, &address, 1).await?;
     let user = state.accounts.register(username, password).await?;
-    tracing::info!(user_id = user.id, username = %user.username, "registered");
+    limits::spend(state.counters.as_ref(), budget, &address, 1).await?;
+    tracing::info!(user_id = user.id, username = %user.username, client = %address, "registered");
     start_session(&mut auth, &session, &user).await?;
     Ok((StatusCode::CREATED, user_body(&user)))
 }
@@ -154,6 +161,21 @@ pub fn client_ip(headers: &HeaderMap, peer: IpAddr, behind_proxy: bool) -> IpAdd
         .unwrap_or(peer)
 }
 
+/// What limits count an address by: an IPv4 address, or an IPv6 /64 (one
+/// host usually holds a whole /64).
+pub fn address_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
 /// `POST /api/login`
 pub async fn login(
     State(state): State<AppState>,
@@ -166,7 +188,7 @@ pub async fn login(
     let (username, password) = (body.string("username")?, body.string("password")?);
     // Failures are counted per name and address: guessing is slowed down
     // without letting anyone lock a user out from elsewhere.
-    let ip = client_ip(&headers, peer.ip(), state.config.behind_proxy);
+    let ip = address_key(client_ip(&headers, peer.ip(), state.config.behind_proxy));
     let key = format!(
         "{}|{}",
         chat_domain::users::username_key(username.trim()),
@@ -175,7 +197,13 @@ pub async fn login(
     let lockout = &state.lockout;
     if let Some(left) = lockout.locked_for(&key).await.map_err(AppError::internal)? {
         metrics::counter!(telemetry::LOGINS, "result" => "locked").increment(1);
-        return Err(AppError::LockedOut(left.as_secs().div_ceil(60).max(1)));
+        return Err(AppError::LockedOut(left));
+    }
+    // Guessing over many names from one address is bounded too.
+    let failures = state.budgets.login_failures.as_ref();
+    if let Err(e) = limits::ensure_room(state.counters.as_ref(), failures, &ip, 1).await {
+        metrics::counter!(telemetry::LOGINS, "result" => "locked").increment(1);
+        return Err(e);
     }
     let creds = Credentials {
         username: username.to_owned(),
@@ -187,6 +215,7 @@ pub async fn login(
             .record_failure(&key)
             .await
             .map_err(AppError::internal)?;
+        limits::spend(state.counters.as_ref(), failures, &ip, 1).await?;
         tracing::info!(username = %username.trim(), client = %ip, "login failed");
         return Err(AppError::BadCredentials);
     };
@@ -219,6 +248,16 @@ pub async fn current_user(CurrentUser(user): CurrentUser) -> Json<UserBody> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_are_counted_by_ipv4_or_ipv6_slash_64() {
+        let key = |s: &str| address_key(s.parse().unwrap());
+        assert_eq!(key("203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2:bbbb::9"), key("2001:db8:1:2:aaaa::1"));
+        assert_ne!(key("2001:db8:1:3::1"), key("2001:db8:1:2::1"));
+    }
 
     #[test]
     fn the_client_address_comes_from_the_proxy_only_when_trusted() {

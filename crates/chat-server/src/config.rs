@@ -171,10 +171,17 @@ mod tests {
         assert_eq!(c.max_upload_bytes(), 5_242_880);
         let l = &c.limits;
         assert_eq!(
-            (l.register_limit, l.login_failures_per_address, l.upload_limit),
+            (
+                l.register_limit,
+                l.login_failures_per_address,
+                l.upload_limit
+            ),
             (20, 50, 20)
         );
-        assert_eq!((l.upload_quota_mb, l.min_free_mb, l.sockets_per_user), (500, 100, 20));
+        assert_eq!(
+            (l.upload_quota_mb, l.min_free_mb, l.sockets_per_user),
+            (500, 100, 20)
+        );
         let t = &c.connections;
         assert_eq!((t.header_timeout_s, t.idle_timeout_s), (10, 75));
     }

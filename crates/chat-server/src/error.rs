@@ -3,11 +3,13 @@
 //! sentence in socket acknowledgements and `error` events.
 
 use crate::protocol::Failure;
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chat_domain::DomainError;
 use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -28,8 +30,19 @@ pub enum AppError {
     TooLarge(u64),
     #[error("请求体过大")]
     BadRequestTooLarge,
-    #[error("登录失败次数过多，请 {0} 分钟后再试")]
-    LockedOut(u64),
+    /// 429: the login lockout of one name from one address.
+    #[error("登录失败次数过多，请 {} 分钟后再试", minutes(.0))]
+    LockedOut(Duration),
+    /// 429: a budget of the Limits table is spent (`reason` names it, as in
+    /// `chat_refusals_total`); Retry-After tells when it has room again.
+    #[error("{}", limited_text(.reason, .retry_after))]
+    Limited {
+        reason: &'static str,
+        retry_after: Duration,
+    },
+    /// 507: less free space than `--min-free-mb` on the upload folder's disk.
+    #[error("服务器存储空间不足")]
+    DiskLow,
     #[error("发送太频繁，请稍后再试")]
     Flooding,
     #[error("上传超时")]
@@ -44,6 +57,25 @@ pub enum AppError {
     /// Anything else: logged in full, shown to the user as a plain sentence.
     #[error("服务器内部错误")]
     Internal(#[source] Cause),
+}
+
+/// Whole minutes, rounded up, at least one: for the sentences.
+fn minutes(d: &Duration) -> u64 {
+    d.as_secs().div_ceil(60).max(1)
+}
+
+/// The sentence of a spent budget (reasons: `crate::limits`).
+fn limited_text(reason: &str, retry_after: &Duration) -> String {
+    let m = minutes(retry_after);
+    match reason {
+        crate::limits::REGISTER => format!("注册太频繁，请 {m} 分钟后再试"),
+        crate::limits::LOGIN_FAILURES_PER_ADDRESS => {
+            format!("登录失败次数过多，请 {m} 分钟后再试")
+        }
+        crate::limits::UPLOADS => "上传太频繁，请稍后再试".to_owned(),
+        crate::limits::UPLOAD_BYTES => format!("今日上传已达上限，请 {m} 分钟后再试"),
+        _ => "请求太频繁，请稍后再试".to_owned(),
+    }
 }
 
 /// The error behind an `Unavailable` or `Internal`, kept for the log. Shared,
@@ -67,11 +99,23 @@ impl AppError {
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::UsernameTaken => StatusCode::CONFLICT,
             AppError::TooLarge(_) | AppError::BadRequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::LockedOut(_) | AppError::Flooding => StatusCode::TOO_MANY_REQUESTS,
+            AppError::LockedOut(_) | AppError::Limited { .. } | AppError::Flooding => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             AppError::Timeout => StatusCode::REQUEST_TIMEOUT,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Storage(e) if is_disk_full(e) => StatusCode::INSUFFICIENT_STORAGE,
+            AppError::DiskLow => StatusCode::INSUFFICIENT_STORAGE,
             AppError::Storage(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// How long a refused client should wait, for `Retry-After`.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            AppError::LockedOut(left) => Some(*left),
+            AppError::Limited { retry_after, .. } => Some(*retry_after),
+            _ => None,
         }
     }
 
@@ -103,6 +147,9 @@ impl AppError {
         match self {
             AppError::BadRequest(_) => "invalid",
             AppError::Flooding => "flood",
+            AppError::Limited { reason, .. } => reason,
+            AppError::LockedOut(_) => "login_lockout",
+            AppError::DiskLow => "disk_space",
             AppError::Unavailable(_) => "unavailable",
             AppError::Unauthorized | AppError::BadCredentials => "unauthorized",
             _ => "other",
@@ -129,7 +176,15 @@ impl From<DomainError> for AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         self.log("request");
-        (self.status(), Json(self.body())).into_response()
+        let mut response = (self.status(), Json(self.body())).into_response();
+        if let Some(wait) = self.retry_after() {
+            // Whole seconds, rounded up: a client that waits that long gets in.
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        }
+        response
     }
 }
 

@@ -39,6 +39,240 @@ pub trait LoginLockout: Send + Sync + 'static {
     fn sweep(&self) {}
 }
 
+/// The budgets' reasons: Redis key parts, `chat_refusals_total` labels.
+pub const REGISTER: &str = "register";
+pub const LOGIN_FAILURES_PER_ADDRESS: &str = "login_failures";
+pub const UPLOADS: &str = "uploads";
+pub const UPLOAD_BYTES: &str = "upload_quota";
+pub const SOCKETS_PER_USER: &str = "sockets_per_user";
+pub const DISK_SPACE: &str = "disk_space";
+
+const TEN_MINUTES: Duration = Duration::from_secs(10 * 60);
+const MIB: u64 = 1024 * 1024;
+
+/// The budgets the flags set (None: lifted).
+#[derive(Debug, Clone, Copy)]
+pub struct Budgets {
+    /// New accounts per address.
+    pub register: Option<Budget>,
+    /// Failed logins per address, over all names.
+    pub login_failures: Option<Budget>,
+    /// Uploads per user.
+    pub uploads: Option<Budget>,
+    /// Bytes uploaded per user.
+    pub upload_bytes: Option<Budget>,
+}
+
+impl Budgets {
+    pub fn new(args: &crate::config::LimitArgs) -> Self {
+        Self {
+            register: Budget::new(REGISTER, args.register_limit, TEN_MINUTES),
+            login_failures: Budget::new(
+                LOGIN_FAILURES_PER_ADDRESS,
+                args.login_failures_per_address,
+                TEN_MINUTES,
+            ),
+            uploads: Budget::new(UPLOADS, args.upload_limit, Duration::from_secs(60)),
+            upload_bytes: Budget::new(
+                UPLOAD_BYTES,
+                args.upload_quota_mb.saturating_mul(MIB),
+                Duration::from_secs(24 * 60 * 60),
+            ),
+        }
+    }
+}
+
+/// Refuses with 429 (and counts the refusal) when `units` more do not fit
+/// in `budget` for `key`; a lifted budget always has room.
+pub async fn ensure_room(
+    counters: &dyn Counters,
+    budget: Option<&Budget>,
+    key: &str,
+    units: u64,
+) -> Result<(), crate::error::AppError> {
+    let Some(budget) = budget else { return Ok(()) };
+    let wait = counters
+        .check(budget, key, units)
+        .await
+        .map_err(crate::error::AppError::internal)?;
+    match wait {
+        None => Ok(()),
+        Some(retry_after) => {
+            crate::telemetry::refused(budget.reason);
+            Err(crate::error::AppError::Limited {
+                reason: budget.reason,
+                retry_after,
+            })
+        }
+    }
+}
+
+/// Counts an accepted action against `budget` (nothing when it is lifted).
+pub async fn spend(
+    counters: &dyn Counters,
+    budget: Option<&Budget>,
+    key: &str,
+    units: u64,
+) -> Result<(), crate::error::AppError> {
+    match budget {
+        Some(budget) => counters
+            .record(budget, key, units)
+            .await
+            .map_err(crate::error::AppError::internal),
+        None => Ok(()),
+    }
+}
+
+/// A sliding-window budget of PROTOCOL.md's Limits table: at most `max`
+/// units per key in any `window` (units are events, or bytes for a quota).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Names the counts (a Redis key part) and the refusal in the metrics.
+    pub reason: &'static str,
+    pub max: u64,
+    pub window: Duration,
+}
+
+impl Budget {
+    /// The budget, or None when the limit is lifted (0).
+    pub fn new(reason: &'static str, max: u64, window: Duration) -> Option<Self> {
+        (max > 0).then_some(Self {
+            reason,
+            max,
+            window,
+        })
+    }
+}
+
+/// Counts against budgets. Only accepted actions count: callers `check`
+/// before the action and `record` after it succeeded.
+#[async_trait]
+pub trait Counters: Send + Sync + 'static {
+    /// None when `units` more fit in `key`'s window now; else how long until
+    /// they would (the whole window when they never can).
+    async fn check(
+        &self,
+        budget: &Budget,
+        key: &str,
+        units: u64,
+    ) -> Result<Option<Duration>, LimitError>;
+    async fn record(&self, budget: &Budget, key: &str, units: u64) -> Result<(), LimitError>;
+    /// Forgets what no longer counts (called periodically).
+    fn sweep(&self) {}
+}
+
+/// The units recorded under one key, with their time, oldest first, and the
+/// window they count in.
+type Entries = (Duration, VecDeque<(Instant, u64)>);
+
+/// The single-node counters, per (budget, key).
+#[derive(Debug, Default)]
+pub struct MemoryCounters {
+    events: Mutex<HashMap<(&'static str, String), Entries>>,
+}
+
+impl MemoryCounters {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(&'static str, String), Entries>> {
+        // A panic while holding this lock leaves plain data behind; keep going.
+        self.events.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The `check` of a budget at `now`.
+    pub fn check_at(
+        &self,
+        budget: &Budget,
+        key: &str,
+        units: u64,
+        now: Instant,
+    ) -> Option<Duration> {
+        let mut map = self.lock();
+        let Some((_, q)) = map.get_mut(&(budget.reason, key.to_owned())) else {
+            return (units > budget.max).then_some(budget.window);
+        };
+        prune_weighted(q, now, budget.window);
+        wait_for_room(q.iter().copied(), budget, units, now)
+    }
+
+    pub fn record_at(&self, budget: &Budget, key: &str, units: u64, now: Instant) {
+        let mut map = self.lock();
+        let (window, q) = map
+            .entry((budget.reason, key.to_owned()))
+            .or_insert_with(|| (budget.window, VecDeque::new()));
+        prune_weighted(q, now, *window);
+        q.push_back((now, units));
+    }
+
+    /// Forgets keys with nothing left in their window, so memory follows activity.
+    pub fn sweep_at(&self, now: Instant) {
+        self.lock().retain(|_, (window, q)| {
+            prune_weighted(q, now, *window);
+            !q.is_empty()
+        });
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn prune_weighted(q: &mut VecDeque<(Instant, u64)>, now: Instant, window: Duration) {
+    while q
+        .front()
+        .is_some_and(|(t, _)| now.duration_since(*t) >= window)
+    {
+        q.pop_front();
+    }
+}
+
+/// How long until `units` more fit, given the entries in the window (oldest
+/// first): None when they fit now.
+fn wait_for_room(
+    entries: impl Iterator<Item = (Instant, u64)>,
+    budget: &Budget,
+    units: u64,
+    now: Instant,
+) -> Option<Duration> {
+    if units > budget.max {
+        return Some(budget.window);
+    }
+    let entries: Vec<_> = entries.collect();
+    let used: u64 = entries.iter().map(|(_, u)| u).sum();
+    let mut over = (used + units).checked_sub(budget.max).filter(|&o| o > 0)?;
+    // The oldest entries leave first; room comes when enough have left.
+    for (t, u) in entries {
+        if u >= over {
+            return Some(budget.window.saturating_sub(now.duration_since(t)));
+        }
+        over -= u;
+    }
+    Some(budget.window)
+}
+
+#[async_trait]
+impl Counters for MemoryCounters {
+    async fn check(
+        &self,
+        budget: &Budget,
+        key: &str,
+        units: u64,
+    ) -> Result<Option<Duration>, LimitError> {
+        Ok(self.check_at(budget, key, units, Instant::now()))
+    }
+
+    async fn record(&self, budget: &Budget, key: &str, units: u64) -> Result<(), LimitError> {
+        self.record_at(budget, key, units, Instant::now());
+        Ok(())
+    }
+
+    fn sweep(&self) {
+        self.sweep_at(Instant::now());
+    }
+}
+
 /// Per-key timestamps of the events within a sliding window.
 #[derive(Debug)]
 pub struct SlidingWindow<K> {
@@ -222,6 +456,69 @@ mod tests {
         );
         w.clear(&"k");
         assert_eq!(w.blocked_for(&"k", t0 + Duration::from_secs(20)), None);
+    }
+
+    fn budget(max: u64, secs: u64) -> Budget {
+        Budget::new("test", max, Duration::from_secs(secs)).unwrap()
+    }
+
+    #[test]
+    fn a_budget_of_zero_is_no_limit() {
+        assert_eq!(Budget::new("x", 0, Duration::from_secs(1)), None);
+    }
+
+    #[test]
+    fn a_count_budget_admits_max_then_tells_when_the_oldest_leaves() {
+        let (c, b, t0) = (MemoryCounters::default(), budget(3, 600), Instant::now());
+        for s in 0..3 {
+            let t = t0 + Duration::from_secs(s);
+            assert_eq!(c.check_at(&b, "10.0.0.1", 1, t), None);
+            c.record_at(&b, "10.0.0.1", 1, t);
+        }
+        let t = t0 + Duration::from_secs(100);
+        assert_eq!(
+            c.check_at(&b, "10.0.0.1", 1, t),
+            Some(Duration::from_secs(500))
+        );
+        assert_eq!(
+            c.check_at(&b, "10.0.0.2", 1, t),
+            None,
+            "other keys are unaffected"
+        );
+        assert_eq!(
+            c.check_at(&b, "10.0.0.1", 1, t0 + Duration::from_secs(600)),
+            None
+        );
+    }
+
+    #[test]
+    fn a_byte_quota_counts_sizes_and_waits_for_enough_to_leave() {
+        let (c, b, t0) = (MemoryCounters::default(), budget(1000, 100), Instant::now());
+        c.record_at(&b, "7", 400, t0);
+        c.record_at(&b, "7", 400, t0 + Duration::from_secs(10));
+        let t = t0 + Duration::from_secs(20);
+        assert_eq!(c.check_at(&b, "7", 200, t), None, "exactly the quota fits");
+        // 300 more need the first 400 gone (at 100 s): 80 s from now.
+        assert_eq!(c.check_at(&b, "7", 300, t), Some(Duration::from_secs(80)));
+        // 700 more need both gone (at 110 s).
+        assert_eq!(c.check_at(&b, "7", 700, t), Some(Duration::from_secs(90)));
+        assert_eq!(
+            c.check_at(&b, "7", 1001, t),
+            Some(Duration::from_secs(100)),
+            "never fits"
+        );
+    }
+
+    #[test]
+    fn counters_of_different_budgets_are_apart_and_swept() {
+        let c = MemoryCounters::default();
+        let t0 = Instant::now();
+        c.record_at(&budget(1, 10), "k", 1, t0);
+        let other = Budget::new("other", 1, Duration::from_secs(10)).unwrap();
+        assert_eq!(c.check_at(&other, "k", 1, t0), None);
+        c.record_at(&other, "k", 1, t0 + Duration::from_secs(5));
+        c.sweep_at(t0 + Duration::from_secs(12));
+        assert_eq!(c.len(), 1);
     }
 
     #[test]

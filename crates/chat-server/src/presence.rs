@@ -26,6 +26,10 @@ pub trait Presence: Send + Sync + 'static {
     /// was the user's last socket (the user just left), else None.
     async fn disconnect(&self, user_id: i32) -> Result<Option<usize>, PresenceError>;
     async fn online(&self) -> Result<OnlineUsers, PresenceError>;
+    /// Sockets the user holds on other nodes (none for a single node).
+    async fn sockets_elsewhere(&self, _user_id: i32) -> Result<u64, PresenceError> {
+        Ok(0)
+    }
 }
 
 /// Presence of a single node.

@@ -9,7 +9,7 @@ use chat_domain::{Accounts, Database, DbSessionStore, Messages};
 use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::health::WriteHealth;
-use crate::limits::{FloodLimiter, LoginLockout};
+use crate::limits::{Budgets, Counters, FloodLimiter, LoginLockout};
 use crate::messages::writer::MessageWriter;
 use crate::origin::AllowedOrigins;
 use crate::presence::{Announcer, Presence};
@@ -27,6 +27,11 @@ pub struct Shared {
     pub announcer: Announcer,
     pub flood: Arc<dyn FloodLimiter>,
     pub lockout: Arc<dyn LoginLockout>,
+    /// The budgets of the Limits table, and what has been spent of them.
+    pub budgets: Budgets,
+    pub counters: Arc<dyn Counters>,
+    /// The sockets each user holds on this node (`--sockets-per-user`).
+    pub socket_slots: crate::socket::SocketSlots,
     pub writer: MessageWriter,
     /// This node's Redis connections, when it is part of a cluster.
     pub cluster: Option<Cluster>,

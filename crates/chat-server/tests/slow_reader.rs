@@ -44,7 +44,12 @@ fn read_frames(frames: &[String]) -> (Vec<i64>, bool) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reader_whose_queue_overflows_is_disconnected_without_holes() {
     common::init_logging();
-    let server = TestServer::start_with(Backend::Sqlite, &["--send-queue-packets", QUEUE]).await;
+    // 40 accounts from one address: past the default registration limit.
+    let server = TestServer::start_with(
+        Backend::Sqlite,
+        &["--send-queue-packets", QUEUE, "--register-limit", "0"],
+    )
+    .await;
 
     // The slow reader: a websocket over a socket with a small receive buffer.
     let reader = server.user("slowpoke").await;

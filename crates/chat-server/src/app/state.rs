@@ -7,12 +7,15 @@ use std::sync::Arc;
 use chat_domain::{Accounts, Backend, Database, DbOptions, DbSessionStore, Messages, Passwords};
 
 use super::StartError;
-use crate::cluster::limits::{RedisFloodLimiter, RedisLoginLockout};
+use crate::cluster::limits::{RedisCounters, RedisFloodLimiter, RedisLoginLockout};
 use crate::cluster::presence::RedisPresence;
 use crate::cluster::{Cluster, ClusterError};
 use crate::config::Config;
 use crate::health::WriteHealth;
-use crate::limits::{FloodLimiter, LoginLockout, MemoryFloodLimiter, MemoryLoginLockout};
+use crate::limits::{
+    Budgets, Counters, FloodLimiter, LoginLockout, MemoryCounters, MemoryFloodLimiter,
+    MemoryLoginLockout,
+};
 use crate::messages::writer::{MessageWriter, WriterTask};
 use crate::presence::{Announcer, MemoryPresence, Presence};
 use crate::state::{AppState, Shared};
@@ -75,6 +78,10 @@ pub async fn build(config: &Config) -> Result<Built, StartError> {
             Arc::new(MemoryLoginLockout::default()),
         ),
     };
+    let counters: Arc<dyn Counters> = match &cluster {
+        Some(c) => Arc::new(RedisCounters::new(c.conn.clone(), c.reachability.clone())),
+        None => Arc::new(MemoryCounters::default()),
+    };
     let (writer, writer_task) = MessageWriter::channel();
     let state = AppState(Arc::new(Shared {
         config: config.clone(),
@@ -87,6 +94,9 @@ pub async fn build(config: &Config) -> Result<Built, StartError> {
         announcer: Announcer::default(),
         flood,
         lockout,
+        budgets: Budgets::new(&config.limits),
+        counters,
+        socket_slots: Default::default(),
         writer,
         cluster: cluster.clone(),
         write_health: WriteHealth::default(),

@@ -45,6 +45,7 @@ pub fn spawn<A: Adapter>(
             every.tick().await;
             sweeper.flood.sweep();
             sweeper.lockout.sweep();
+            sweeper.counters.sweep();
             telemetry::upkeep();
             if let Err(e) = sweeper.sessions.delete_expired().await {
                 tracing::warn!(error = %e, "deleting expired sessions failed");

@@ -10,8 +10,8 @@ use redis::Script;
 
 use super::Reachability;
 use crate::limits::{
-    FloodLimiter, LimitError, LoginLockout, MemoryFloodLimiter, MemoryLoginLockout, FLOOD_LIMIT,
-    FLOOD_WINDOW, LOGIN_FAILURES, LOGIN_WINDOW,
+    Budget, Counters, FloodLimiter, LimitError, LoginLockout, MemoryCounters, MemoryFloodLimiter,
+    MemoryLoginLockout, FLOOD_LIMIT, FLOOD_WINDOW, LOGIN_FAILURES, LOGIN_WINDOW,
 };
 
 /// A sliding window in a sorted set scored by Redis' own clock (nodes' clocks
@@ -183,6 +183,103 @@ impl LoginLockout for RedisLoginLockout {
         del.arg(&k).arg(format!("{k}:seq"));
         guarded(&self.reachability, del.query_async::<i64>(&mut conn)).await;
         self.fallback.clear(key).await
+    }
+
+    fn sweep(&self) {
+        self.fallback.sweep();
+    }
+}
+
+/// A weighted sliding window (the budgets of the Limits table), by Redis'
+/// clock. Members are `<seq>:<units>`. KEYS: the set. ARGV: window ms, max,
+/// units, record (1: count the units; 0: only look). Returns -1 when the
+/// units fit (or were counted), else the ms until they would.
+const BUDGET: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window, max, units = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if ARGV[4] == '1' then
+  redis.call('ZADD', KEYS[1], now, redis.call('INCR', KEYS[1] .. ':seq') .. ':' .. units)
+  redis.call('PEXPIRE', KEYS[1], window)
+  redis.call('PEXPIRE', KEYS[1] .. ':seq', window)
+  return -1
+end
+if units > max then return window end
+local entries = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+local used = 0
+for i = 1, #entries, 2 do used = used + tonumber(string.match(entries[i], ':(%d+)$')) end
+local over = used + units - max
+if over <= 0 then return -1 end
+for i = 1, #entries, 2 do
+  local u = tonumber(string.match(entries[i], ':(%d+)$'))
+  if u >= over then return window - (now - tonumber(entries[i + 1])) end
+  over = over - u
+end
+return window
+";
+
+/// The budgets counted in Redis, so that every node sees one count; each
+/// node counts on its own while Redis is away.
+pub struct RedisCounters {
+    conn: ConnectionManager,
+    reachability: Reachability,
+    script: Script,
+    fallback: MemoryCounters,
+}
+
+impl RedisCounters {
+    pub fn new(conn: ConnectionManager, reachability: Reachability) -> Self {
+        Self {
+            conn,
+            reachability,
+            script: Script::new(BUDGET),
+            fallback: MemoryCounters::default(),
+        }
+    }
+
+    async fn call(
+        &self,
+        budget: &Budget,
+        key: &str,
+        units: u64,
+        record: bool,
+    ) -> Option<Option<Duration>> {
+        let mut invocation = self
+            .script
+            .key(format!("chat:limit:{}:{key}", budget.reason));
+        invocation
+            .arg(budget.window.as_millis() as u64)
+            .arg(budget.max)
+            .arg(units)
+            .arg(if record { "1" } else { "0" });
+        let mut conn = self.conn.clone();
+        let call = invocation.invoke_async::<i64>(&mut conn);
+        guarded(&self.reachability, call)
+            .await
+            .map(|left| u64::try_from(left).ok().map(Duration::from_millis))
+    }
+}
+
+#[async_trait]
+impl Counters for RedisCounters {
+    async fn check(
+        &self,
+        budget: &Budget,
+        key: &str,
+        units: u64,
+    ) -> Result<Option<Duration>, LimitError> {
+        match self.call(budget, key, units, false).await {
+            Some(left) => Ok(left),
+            None => self.fallback.check(budget, key, units).await,
+        }
+    }
+
+    async fn record(&self, budget: &Budget, key: &str, units: u64) -> Result<(), LimitError> {
+        match self.call(budget, key, units, true).await {
+            Some(_) => Ok(()),
+            None => self.fallback.record(budget, key, units).await,
+        }
     }
 
     fn sweep(&self) {

@@ -286,6 +286,19 @@ impl Presence for RedisPresence {
         }
     }
 
+    async fn sockets_elsewhere(&self, user_id: i32) -> Result<u64, PresenceError> {
+        if self.skip() {
+            return Ok(0);
+        }
+        let (all, here): (Option<i64>, Option<i64>) = redis::pipe()
+            .hget(COUNTS, user_id)
+            .hget(&self.node_key, user_id)
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(|e| PresenceError(e.to_string()))?;
+        Ok(u64::try_from(all.unwrap_or(0) - here.unwrap_or(0)).unwrap_or(0))
+    }
+
     async fn online(&self) -> Result<OnlineUsers, PresenceError> {
         if self.skip() {
             return self.local.online().await;

@@ -28,9 +28,11 @@ use crate::telemetry;
 mod broadcast;
 mod order;
 mod request_head;
+mod slots;
 pub use broadcast::{broadcast, broadcast_local, ROOM};
 pub use order::{SocketOrder, Turn};
 pub use request_head::detach_socket_io_head;
+pub use slots::{SocketSlot, SocketSlots};
 
 /// Who a socket belongs to: decided once, from the handshake's session.
 #[derive(Debug, Clone)]
@@ -47,6 +49,10 @@ pub enum HandshakeError {
     Unauthorized,
     #[error("服务暂时不可用，请稍后再试")]
     Unavailable,
+    /// `--sockets-per-user`: the page shows this sentence (it starts with
+    /// 同时打开的窗口太多) instead of reconnecting.
+    #[error("同时打开的窗口太多（每人最多 {0} 个），请关闭其他标签页后刷新")]
+    TooManySockets(u64),
 }
 
 pub fn register<A: Adapter + socketioxide_core::adapter::DefinedAdapter>(
@@ -106,6 +112,9 @@ async fn authenticate<A: Adapter>(
         username: user.username.into(),
         session_id: session_id.to_string().into(),
     };
+    if let Some(slot) = take_slot(&state, user.id).await? {
+        s.extensions.insert(slot);
+    }
     // Handlers go in here, not in the connect handler: socketioxide sends the
     // CONNECT packet after the middleware and runs the connect handler as a
     // separate task, so an event sent right after `connect` could come first.
@@ -116,6 +125,38 @@ async fn authenticate<A: Adapter>(
     s.on(Event::SendMessage.name(), on_send_message::<A>);
     s.on_disconnect(on_disconnect::<A>);
     Ok(())
+}
+
+/// A slot under `--sockets-per-user`, counting the user's sockets on other
+/// nodes too; None when the limit is lifted.
+async fn take_slot(state: &AppState, user_id: i32) -> Result<Option<SocketSlot>, HandshakeError> {
+    let cap = state.config.limits.sockets_per_user;
+    if cap == 0 {
+        return Ok(None);
+    }
+    let elsewhere = state
+        .presence
+        .sockets_elsewhere(user_id)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "presence unavailable: counting this node's sockets only");
+            0
+        });
+    match state
+        .socket_slots
+        .take(user_id, cap.saturating_sub(elsewhere))
+    {
+        Some(slot) => Ok(Some(slot)),
+        None => {
+            telemetry::refused(crate::limits::SOCKETS_PER_USER);
+            tracing::info!(
+                user_id,
+                cap,
+                "socket refused: too many sockets for one user"
+            );
+            Err(HandshakeError::TooManySockets(cap))
+        }
+    }
 }
 
 async fn on_connect<A: Adapter>(
@@ -186,6 +227,9 @@ async fn on_disconnect<A: Adapter>(
 ) {
     tracing::debug!(sid = %s.id, user_id = user.id, ?reason, "socket disconnected");
     metrics::gauge!(telemetry::SOCKETS_CONNECTED).decrement(1);
+    if let Some(slot) = s.extensions.get::<SocketSlot>() {
+        slot.release();
+    }
     if presence.0.swap(LEFT, SeqCst) == JOINED {
         leave(&state, &io, &user).await;
     }

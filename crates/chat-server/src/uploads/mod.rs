@@ -5,7 +5,7 @@ mod store;
 
 pub use chat_domain::storage::{is_upload_name, UPLOAD_URL_PREFIX as URL_PREFIX};
 use store::ENVELOPE_BYTES;
-pub use store::{ImageKind, Uploads};
+pub use store::{ImageKind, StoredFile, Uploads};
 
 use std::time::Duration;
 
@@ -20,6 +20,7 @@ use axum::Json;
 
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
+use crate::limits;
 use crate::protocol::{Settings, Success, Uploaded};
 use crate::state::AppState;
 
@@ -79,6 +80,7 @@ async fn receive(
     parts: &Parts,
     body: &mut BodyDataStream,
 ) -> AppResult<String> {
+    // PROTOCOL.md, Limits: the checks go 401, 413, 429, 507.
     let CurrentUser(user) = user?;
     let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
     let limit = state.uploads.max_bytes();
@@ -87,10 +89,51 @@ async fn receive(
     if declared.is_some_and(|n| n > limit + ENVELOPE_BYTES) {
         return Err(AppError::TooLarge(limit / (1024 * 1024)));
     }
+    let (counters, budgets) = (state.counters.as_ref(), &state.budgets);
+    let key = user.id.to_string();
+    limits::ensure_room(counters, budgets.uploads.as_ref(), &key, 1).await?;
+    // A spent quota is refused before the body is read; whether this file
+    // fits is known once it is written (below).
+    limits::ensure_room(counters, budgets.upload_bytes.as_ref(), &key, 1).await?;
+    ensure_free_space(state).await?;
     let content_type = header(CONTENT_TYPE).unwrap_or_default().to_owned();
-    let name = tokio::time::timeout(UPLOAD_TIMEOUT, state.uploads.store(&content_type, body))
+    let file = tokio::time::timeout(UPLOAD_TIMEOUT, state.uploads.store(&content_type, body))
         .await
         .map_err(|_| AppError::Timeout)??;
-    tracing::info!(user_id = user.id, file = %name, "image uploaded");
-    Ok(name)
+    let quota = budgets.upload_bytes.as_ref();
+    if let Err(e) = limits::ensure_room(counters, quota, &key, file.bytes).await {
+        state.uploads.remove(&file.name).await;
+        return Err(e);
+    }
+    limits::spend(counters, quota, &key, file.bytes).await?;
+    limits::spend(counters, budgets.uploads.as_ref(), &key, 1).await?;
+    tracing::info!(user_id = user.id, file = %file.name, bytes = file.bytes, "image uploaded");
+    Ok(file.name)
+}
+
+/// 507 below `--min-free-mb` on the upload folder's file system: the
+/// database may live on the same disk, and it must keep room to write.
+async fn ensure_free_space(state: &AppState) -> AppResult<()> {
+    let min = state.config.limits.min_free_mb.saturating_mul(1024 * 1024);
+    if min == 0 {
+        return Ok(());
+    }
+    match state.uploads.free_bytes().await {
+        Ok(free) if free < min => {
+            crate::telemetry::refused(limits::DISK_SPACE);
+            tracing::warn!(
+                free,
+                min,
+                "upload refused: the upload folder's disk is nearly full"
+            );
+            Err(AppError::DiskLow)
+        }
+        Ok(_) => Ok(()),
+        // Not knowing is no reason to refuse: the write itself still
+        // answers 507 when the disk is full.
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the upload folder's free space");
+            Ok(())
+        }
+    }
 }

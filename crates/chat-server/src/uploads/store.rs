@@ -47,6 +47,13 @@ impl ImageKind {
     }
 }
 
+/// A file written whole into the folder.
+#[derive(Debug)]
+pub struct StoredFile {
+    pub name: String,
+    pub bytes: u64,
+}
+
 /// Bytes needed to tell the kinds apart.
 const SNIFF_BYTES: usize = 12;
 
@@ -85,9 +92,30 @@ impl Uploads {
             .is_ok_and(|m| m.is_file())
     }
 
+    /// Free bytes for unprivileged writers on the folder's file system.
+    pub async fn free_bytes(&self) -> std::io::Result<u64> {
+        let dir = self.dir.clone();
+        // statvfs may block on a network file system: off the async workers.
+        let stat = tokio::task::spawn_blocking(move || rustix::fs::statvfs(&dir))
+            .await
+            .map_err(std::io::Error::other)??;
+        Ok(stat.f_bavail.saturating_mul(stat.f_frsize))
+    }
+
+    /// Takes back a stored file (an upload refused after it was written).
+    pub async fn remove(&self, name: &str) {
+        if let Err(e) = tokio::fs::remove_file(self.dir.join(name)).await {
+            tracing::warn!(file = name, error = %e, "cannot remove a refused upload");
+        }
+    }
+
     /// Streams the `file` field of a multipart body into the folder; the
-    /// stored name once every byte is on disk.
-    pub async fn store(&self, content_type: &str, body: &mut BodyDataStream) -> AppResult<String> {
+    /// stored file once every byte is on disk.
+    pub async fn store(
+        &self,
+        content_type: &str,
+        body: &mut BodyDataStream,
+    ) -> AppResult<StoredFile> {
         let boundary = multer::parse_boundary(content_type)
             .map_err(|_| AppError::bad_request("请使用 multipart/form-data 上传文件"))?;
         let limits = multer::Constraints::new().size_limit(
@@ -108,7 +136,7 @@ impl Uploads {
         Err(AppError::bad_request("没有选择文件"))
     }
 
-    async fn store_field(&self, mut field: multer::Field<'_>) -> AppResult<String> {
+    async fn store_field(&self, mut field: multer::Field<'_>) -> AppResult<StoredFile> {
         let mut head = Vec::with_capacity(SNIFF_BYTES);
         let mut chunks = Vec::new();
         while head.len() < SNIFF_BYTES {
@@ -130,23 +158,27 @@ impl Uploads {
             let mut file = tokio::fs::File::create(&partial)
                 .await
                 .map_err(AppError::Storage)?;
+            let mut bytes = 0;
             for chunk in chunks {
                 file.write_all(&chunk).await.map_err(AppError::Storage)?;
+                bytes += chunk.len() as u64;
             }
             while let Some(chunk) = field.chunk().await.map_err(|e| self.multipart_error(e))? {
                 file.write_all(&chunk).await.map_err(AppError::Storage)?;
+                bytes += chunk.len() as u64;
             }
             file.flush().await.map_err(AppError::Storage)?;
             file.sync_all().await.map_err(AppError::Storage)?;
             tokio::fs::rename(&partial, self.dir.join(&name))
                 .await
-                .map_err(AppError::Storage)
+                .map_err(AppError::Storage)?;
+            Ok(bytes)
         }
         .await;
         if result.is_err() {
             let _ = tokio::fs::remove_file(&partial).await;
         }
-        result.map(|()| name)
+        result.map(|bytes| StoredFile { name, bytes })
     }
 
     fn multipart_error(&self, e: multer::Error) -> AppError {

@@ -118,6 +118,20 @@ impl Client {
         .await
     }
 
+    /// POST JSON with extra headers (e.g. the `X-Real-IP` a proxy would add).
+    pub async fn post_json_with(
+        &self,
+        path: &str,
+        body: &Value,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut req = self.http.post(self.url(path)).json(body);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        Reply::read(req.send().await.expect("POST")).await
+    }
+
     /// POST with a body and content type of the caller's choosing.
     pub async fn post_raw(&self, path: &str, content_type: Option<&str>, body: Vec<u8>) -> Reply {
         let mut req = self.http.post(self.url(path)).body(body);

@@ -1,0 +1,264 @@
+//! PROTOCOL.md, Limits: what one address or one user may take, at the
+//! defaults (20 accounts per address in 10 minutes, 50 failed logins per
+//! address, 20 uploads per user a minute, 20 sockets per user). Refusals are
+//! 429 with Retry-After over HTTP and a connect error over Socket.IO; only
+//! accepted actions count; each refusal is counted in the metrics.
+
+mod common;
+
+use chat_testkit::socketio::ConnectOutcome;
+use common::http::Reply;
+use common::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+/// `path` with a name and password, from a client behind the proxy at `ip`
+/// (`--behind-proxy` trusts X-Real-IP).
+async fn account_call(
+    server: &TestServer,
+    path: &str,
+    ip: &str,
+    name: &str,
+    password: &str,
+) -> Reply {
+    let body = json!({"username": name, "password": password});
+    server
+        .client()
+        .post_json_with(path, &body, &[("x-real-ip", ip)])
+        .await
+}
+
+async fn register_from(server: &TestServer, ip: &str, name: &str) -> Reply {
+    account_call(server, "/api/register", ip, name, PASSWORD).await
+}
+
+async fn login_from(server: &TestServer, ip: &str, name: &str, password: &str) -> Reply {
+    account_call(server, "/api/login", ip, name, password).await
+}
+
+/// A 429 of the Limits table: the error shape and a Retry-After within the window.
+#[track_caller]
+fn assert_limited(r: &Reply, window_s: u64) {
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+    assert_error_shape(&r.json);
+    let retry: u64 = r
+        .header("retry-after")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("Retry-After in whole seconds: {:?}", r.headers));
+    assert!((1..=window_s).contains(&retry), "Retry-After {retry}");
+}
+
+/// `chat_refusals_total{reason="…"}` from /metrics (0 when absent). The
+/// recorder is the test process's: tests running beside this one add to it,
+/// so tests assert what their own refusals added at least.
+async fn refusals(server: &TestServer, reason: &str) -> u64 {
+    let metrics = server.client().get("/metrics").await.text;
+    let prefix = format!("chat_refusals_total{{reason=\"{reason}\"}} ");
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .map_or(0, |v| v as u64)
+}
+
+on_both_backends! {
+    /// 16 clients of one address registering: 20 accounts, then 429; a
+    /// refused registration creates nothing; another address still registers.
+    async fn new_accounts_are_limited_per_address(backend: Backend) {
+        let server = TestServer::start(backend).await;
+        let c = server.client();
+        let mut created = 0;
+        for i in 0..24 {
+            let r = c.try_register(&format!("user{i:02}"), PASSWORD).await;
+            match r.status {
+                StatusCode::CREATED => created += 1,
+                _ => assert_limited(&r, 600),
+            }
+        }
+        assert_eq!(created, 20, "20 accounts per address in 10 minutes");
+        let r = c.try_login("user20", PASSWORD).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "the refused account does not exist");
+        assert!(refusals(&server, "register").await >= 4);
+
+        let server = TestServer::start_with(backend, &["--behind-proxy"]).await;
+        for i in 0..20 {
+            let r = register_from(&server, "2001:db8:7:1::1", &format!("v6user{i:02}")).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        }
+        // The same /64 is one address.
+        assert_limited(&register_from(&server, "2001:db8:7:1:ffff::9", "v6user20").await, 600);
+        let r = register_from(&server, "203.0.113.9", "elsewhere").await;
+        assert_eq!(r.status, StatusCode::CREATED, "another address: {}", r.text);
+    }
+}
+
+on_both_backends! {
+    /// 50 failed logins from one address over many names, then every login
+    /// from it is 429 (the right password too); other addresses log in.
+    async fn failed_logins_are_limited_per_address(backend: Backend) {
+        let server = TestServer::start_with(backend, &["--behind-proxy"]).await;
+        register_from(&server, "198.51.100.1", "alice").await;
+        let guesser = "192.0.2.66";
+        for i in 0..50 {
+            // Five names, ten guesses each, would lock those names; fifty
+            // names with one guess each lock none.
+            let r = login_from(&server, guesser, &format!("name{i}"), "wrong-password").await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "guess {i}: {}", r.text);
+        }
+        assert_limited(&login_from(&server, guesser, "alice", PASSWORD).await, 600);
+        assert_limited(&login_from(&server, guesser, "name51", "wrong-password").await, 600);
+        let r = login_from(&server, "198.51.100.1", "alice", PASSWORD).await;
+        assert_eq!(r.status, StatusCode::OK, "another address: {}", r.text);
+        assert!(refusals(&server, "login_failures").await >= 2);
+    }
+}
+
+/// A PNG of `size` bytes (the server judges the first bytes).
+fn png_of(size: usize) -> Vec<u8> {
+    let mut b = png_bytes();
+    b.resize(size, 0);
+    b
+}
+
+async fn upload(client: &Client, image: Vec<u8>) -> Reply {
+    client.upload("file", "a.png", "image/png", image).await
+}
+
+fn stored_files(server: &TestServer) -> usize {
+    std::fs::read_dir(server.upload_dir()).unwrap().count()
+}
+
+/// One user uploading 40 images of 5 MB: 20 stored, then 429 for the rest
+/// of the minute; another user still uploads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_are_limited_per_user_per_minute() {
+    let server = TestServer::start(Backend::Sqlite).await;
+    let alice = server.user("alice").await;
+    let image = png_of(5 * 1024 * 1024);
+    let mut stored = 0;
+    for i in 0..40 {
+        let r = upload(&alice, image.clone()).await;
+        match r.status {
+            StatusCode::OK => stored += 1,
+            _ => {
+                assert_limited(&r, 60);
+                assert!(i >= 20, "upload {i} refused: {}", r.text);
+            }
+        }
+    }
+    assert_eq!(stored, 20);
+    assert_eq!(stored_files(&server), 20, "refused uploads store nothing");
+    assert!(refusals(&server, "uploads").await >= 20);
+    let bob = server.user("bob").await;
+    let r = upload(&bob, png_bytes()).await;
+    assert_eq!(r.status, StatusCode::OK, "another user: {}", r.text);
+}
+
+/// The daily quota counts bytes: an upload that would pass it is refused and
+/// removed; one that fits exactly is stored.
+#[tokio::test]
+async fn the_upload_quota_counts_bytes_per_user() {
+    let server = TestServer::start_with(Backend::Sqlite, &["--upload-quota-mb", "2"]).await;
+    let alice = server.user("alice").await;
+    let mib = 1024 * 1024;
+    for _ in 0..2 {
+        let r = upload(&alice, png_of(mib * 3 / 4)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+    let r = upload(&alice, png_of(mib * 3 / 4)).await;
+    assert_limited(&r, 24 * 60 * 60);
+    assert_eq!(stored_files(&server), 2, "the refused file was removed");
+    let r = upload(&alice, png_of(mib / 2)).await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "exactly the quota fits: {}",
+        r.text
+    );
+    let r = upload(&alice, png_bytes()).await;
+    assert_limited(&r, 24 * 60 * 60);
+    assert!(refusals(&server, "upload_quota").await >= 2);
+}
+
+/// Below `--min-free-mb` on the upload folder's disk: 507, nothing stored;
+/// the checks go 401, 413, then 507.
+#[tokio::test]
+async fn uploads_answer_507_when_the_disk_is_nearly_full() {
+    // More free megabytes than any disk here has.
+    let server = TestServer::start_with(Backend::Sqlite, &["--min-free-mb", "1000000000"]).await;
+    let anonymous = server.client();
+    let r = upload(&anonymous, png_bytes()).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "401 first: {}", r.text);
+    let alice = server.user("alice").await;
+    let r = upload(&alice, png_of(6 * 1024 * 1024)).await;
+    assert_eq!(
+        r.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "413 before 507: {}",
+        r.text
+    );
+    let r = upload(&alice, png_bytes()).await;
+    assert_eq!(r.status, StatusCode::INSUFFICIENT_STORAGE, "{}", r.text);
+    assert_error_shape(&r.json);
+    assert_eq!(stored_files(&server), 0);
+    assert!(refusals(&server, "disk_space").await >= 1);
+
+    // At the default (100 MB) this machine's disk has room.
+    let server = TestServer::start(Backend::Sqlite).await;
+    let bob = server.user("bob").await;
+    let r = upload(&bob, png_bytes()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}
+
+fn refusal_message(outcome: ConnectOutcome) -> String {
+    let data: Value = outcome.refused();
+    data["message"].as_str().unwrap_or_default().to_owned()
+}
+
+on_both_backends! {
+    /// One user opening sockets: 20 at once, the 21st refused with a
+    /// sentence; closing one makes room; other users are not affected.
+    async fn sockets_are_limited_per_user(backend: Backend) {
+        let server = TestServer::start(backend).await;
+        let alice = server.user("alice").await;
+        let mut tabs = Vec::new();
+        for _ in 0..20 {
+            tabs.push(alice.raw_socket().await);
+        }
+        let message = refusal_message(alice.try_socket().await);
+        assert!(message.starts_with("同时打开的窗口太多"), "{message}");
+        assert!(message.contains("20"), "the sentence names the limit: {message}");
+        let bob = server.user("bob").await;
+        let _bob = bob.raw_socket().await;
+
+        tabs.pop().unwrap().close().await;
+        let reopened = tokio::time::timeout(WAIT, async {
+            loop {
+                match alice.try_socket().await {
+                    ConnectOutcome::Connected(s) => return s,
+                    _ => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+                }
+            }
+        })
+        .await
+        .expect("a closed socket gives its place back");
+        tabs.push(reopened);
+        assert!(refusals(&server, "sockets_per_user").await >= 1);
+    }
+}
+
+on_both_backends! {
+    /// 30 handshakes of one user at the same moment: exactly 20 connect.
+    async fn a_burst_of_handshakes_does_not_slip_past_the_limit(backend: Backend) {
+        let server = TestServer::start(backend).await;
+        let alice = server.user("alice").await;
+        let attempts = (0..30).map(|_| alice.try_socket());
+        let outcomes = futures::future::join_all(attempts).await;
+        let connected = outcomes
+            .iter()
+            .filter(|o| matches!(o, ConnectOutcome::Connected(_)))
+            .count();
+        assert_eq!(connected, 20);
+        assert!(refusals(&server, "sockets_per_user").await >= 10);
+    }
+}
