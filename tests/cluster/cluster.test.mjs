@@ -289,6 +289,28 @@ test("the login lockout counts across nodes: 5 failures spread over A, B, C lock
   assert.equal(r.status, 200, `another user logs in: ${r.status} ${r.buf}`);
 });
 
+test("the limits count across nodes: 20 sockets of one user over A, B, C refuse the 21st on any node; 20 uploads refuse the 21st", async (t) => {
+  const tabs = tabsOf(t);
+  const u = await newUser(A, "lim_");
+  const nodes = [A, B, C];
+  for (let i = 0; i < 20; i++) {
+    await tabs.open(nodes[i % 3], u.browser.cookie, "websocket", `lim${i}@${NODE_NAME[nodes[i % 3]]}`);
+  }
+  for (const url of nodes) {
+    const { data } = await refusedTab(url, u.browser.cookie);
+    assert.match(String(data && data.message), /^同时打开的窗口太多/, `21st socket on node ${NODE_NAME[url]}: ${JSON.stringify(data)}`);
+  }
+  for (let i = 0; i < 20; i++) {
+    const up = await u.browser.upload(nodes[i % 3], PNG);
+    assert.equal(up.status, 200, `upload ${i + 1} on node ${NODE_NAME[nodes[i % 3]]}: ${up.status} ${up.buf}`);
+  }
+  for (const url of nodes) {
+    const up = await u.browser.upload(url, PNG);
+    assert.equal(up.status, 429, `21st upload on node ${NODE_NAME[url]}: ${up.status} ${up.buf}`);
+    assert.match(String(up.headers.get("retry-after")), /^\d+$/, "Retry-After in seconds");
+  }
+});
+
 test("uploads: an image uploaded through node A is served by B and C and can be sent from a socket on B", async (t) => {
   const tabs = tabsOf(t);
   const u = await newUser(A, "upl_");

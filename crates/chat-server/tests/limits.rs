@@ -262,3 +262,57 @@ on_both_backends! {
         assert!(refusals(&server, "sockets_per_user").await >= 10);
     }
 }
+
+/// Registrations from many addresses (a random X-Real-IP each) keep every
+/// hashing slot busy; a login meanwhile waits for at most the registrations
+/// already hashing, never for the queue: registrations hold at most half of
+/// the slots.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_login_is_not_queued_behind_a_registration_flood() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let server = Arc::new(
+        TestServer::start_with(Backend::Sqlite, &["--behind-proxy", "--bcrypt-cost", "8"]).await,
+    );
+    register_from(&server, "198.51.100.1", "alice").await;
+    let (registered, stop) = (
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let flood: Vec<_> = (0..32)
+        .map(|client| {
+            let (server, registered, stop) = (server.clone(), registered.clone(), stop.clone());
+            tokio::spawn(async move {
+                for i in 0.. {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let ip = format!("10.{client}.{}.{}", i / 250, i % 250 + 1);
+                    let r = register_from(&server, &ip, &format!("flood{client}x{i}")).await;
+                    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+                    registered.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+        })
+        .collect();
+    // Until the queue is long: some registrations have completed.
+    while registered.load(Ordering::SeqCst) < 8 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let before = registered.load(Ordering::SeqCst);
+    let r = login_from(&server, "198.51.100.1", "alice", PASSWORD).await;
+    let during = registered.load(Ordering::SeqCst) - before;
+    stop.store(true, Ordering::SeqCst);
+    for task in flood {
+        task.await.unwrap();
+    }
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // One slot per core, at least two; registrations hold half of them.
+    let slots = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .max(2);
+    assert!(
+        during <= slots,
+        "{during} registrations finished while one login waited (slots: {slots}; 32 were queued)"
+    );
+}
