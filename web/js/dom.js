@@ -40,7 +40,7 @@ toast.addEventListener('click', () => hide(toast));
 // ---------- 连接状态 ----------
 const statusEl = $('connection-status');
 const sendBtn = $('send-btn');
-const STATUS_TEXT = { connecting: '连接中', connected: '已连接', reconnecting: '重新连接中', offline: '离线' };
+const STATUS_TEXT = { connecting: '连接中', connected: '已连接', reconnecting: '重新连接中', offline: '离线', refused: '未连接' };
 
 export function setStatus(state) {
   statusEl.dataset.state = state;
@@ -52,6 +52,19 @@ export function setStatus(state) {
 export function setStatusWhileDown() {
   setStatus(navigator.onLine === false ? 'offline' : 'reconnecting');
 }
+
+// 服务器拒绝连接且不会自己重试（例如同时打开的窗口太多）：横幅一直显示服务器的原话，
+// 直到用户点“重试”、连上或离开聊天室——提示条几秒就消失，看不到为什么没连上。
+const refusalEl = $('conn-refusal');
+const refusalText = $('conn-refusal-text');
+
+export function showRefusal(msg) {
+  setStatus('refused');
+  refusalText.textContent = msg;
+  show(refusalEl);
+}
+
+export function hideRefusal() { hide(refusalEl); }
 
 // ---------- 屏幕切换 ----------
 const bootScreen = $('boot-screen');

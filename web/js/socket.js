@@ -1,5 +1,5 @@
 // 实时连接（socket.io）：连接、断线重连、服务器推送的事件，以及带确认的 send_message。
-import { showToast, setStatus, setStatusWhileDown } from './dom.js';
+import { $, showToast, setStatus, setStatusWhileDown, showRefusal, hideRefusal } from './dom.js';
 import { api } from './api.js';
 import { state, isCurrent, ACK_TIMEOUT } from './state.js';
 import { onLeave, endLogin } from './session.js';
@@ -7,6 +7,9 @@ import { addMessage, addSystem, setOnlineCount, renderOnline } from './render.js
 import { syncHistory } from './history.js';
 
 let socket = null;
+
+// 服务器因“同时打开的窗口太多”（--sockets-per-user）拒绝握手时，消息以这句话开头。
+const TOO_MANY_TABS = '同时打开的窗口太多';
 
 export function isConnected() { return !!socket && socket.connected; }
 
@@ -22,6 +25,7 @@ export function connect(mySession) {
 
   s.on('connect', () => {
     if (!isCurrent(mySession)) return;
+    hideRefusal();
     setStatus('connected');
     syncHistory(mySession);
   });
@@ -30,6 +34,14 @@ export function connect(mySession) {
     const unauthorized = err && (err.message === 'unauthorized' ||
       (err.data && err.data.message === 'unauthorized'));
     if (unauthorized) { endLogin(mySession); return; }
+    const msg = String((err && err.message) || '');
+    if (msg.startsWith(TOO_MANY_TABS)) {
+      // 原话显示在横幅里，不自动重试：名额要等用户关掉别的标签页才会空出来，
+      // 定时重试只会一次次被拒、白占服务器的握手。用户点“重试”或刷新页面再连。
+      s.disconnect();   // 万一客户端还在重连，也停下
+      showRefusal(msg);
+      return;
+    }
     if (!s.active) { setStatus('offline'); showToast('连接被拒绝：' + ((err && err.message) || '未知错误')); }
     else setStatusWhileDown();
   });
@@ -100,12 +112,21 @@ export function emitMessage(payload, done) {
   });
 }
 
+// 横幅上的“重试”：再握手一次；仍被拒时横幅带着服务器的原话再出现。
+$('conn-retry').addEventListener('click', () => {
+  if (!socket || socket.connected) return;
+  hideRefusal();
+  setStatus('connecting');
+  socket.connect();
+});
+
 window.addEventListener('online', () => {
   if (socket && !socket.connected) { setStatus('reconnecting'); socket.connect(); }
 });
 window.addEventListener('offline', () => { if (socket) setStatus('offline'); });
 
 onLeave(() => {
+  hideRefusal();
   if (!socket) return;
   socket.off();
   socket.io.off();
