@@ -47,6 +47,9 @@ pub enum AppError {
     Flooding,
     #[error("上传超时")]
     Timeout,
+    /// 408: the request body trickled in (`crate::slow_body`).
+    #[error("请求发送太慢，连接已关闭")]
+    SlowBody,
     /// The database (or another backing service) is unreachable right now.
     #[error("服务暂时不可用，请稍后再试")]
     Unavailable(#[source] Option<Cause>),
@@ -102,7 +105,7 @@ impl AppError {
             AppError::LockedOut(_) | AppError::Limited { .. } | AppError::Flooding => {
                 StatusCode::TOO_MANY_REQUESTS
             }
-            AppError::Timeout => StatusCode::REQUEST_TIMEOUT,
+            AppError::Timeout | AppError::SlowBody => StatusCode::REQUEST_TIMEOUT,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Storage(e) if is_disk_full(e) => StatusCode::INSUFFICIENT_STORAGE,
             AppError::DiskLow => StatusCode::INSUFFICIENT_STORAGE,
@@ -150,6 +153,7 @@ impl AppError {
             AppError::Limited { reason, .. } => reason,
             AppError::LockedOut(_) => "login_lockout",
             AppError::DiskLow => "disk_space",
+            AppError::SlowBody => crate::slow_body::BODY_TOO_SLOW,
             AppError::Unavailable(_) => "unavailable",
             AppError::Unauthorized | AppError::BadCredentials => "unauthorized",
             _ => "other",

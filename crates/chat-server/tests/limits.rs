@@ -48,19 +48,6 @@ fn assert_limited(r: &Reply, window_s: u64) {
     assert!((1..=window_s).contains(&retry), "Retry-After {retry}");
 }
 
-/// `chat_refusals_total{reason="…"}` from /metrics (0 when absent). The
-/// recorder is the test process's: tests running beside this one add to it,
-/// so tests assert what their own refusals added at least.
-async fn refusals(server: &TestServer, reason: &str) -> u64 {
-    let metrics = server.client().get("/metrics").await.text;
-    let prefix = format!("chat_refusals_total{{reason=\"{reason}\"}} ");
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .map_or(0, |v| v as u64)
-}
-
 on_both_backends! {
     /// 16 clients of one address registering: 20 accounts, then 429; a
     /// refused registration creates nothing; another address still registers.

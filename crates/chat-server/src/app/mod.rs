@@ -5,7 +5,6 @@ mod routes;
 mod state;
 mod tasks;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -68,6 +67,9 @@ pub async fn build(config: Config) -> Result<App, StartError> {
         .ping_interval(PING_INTERVAL)
         .ping_timeout(PING_TIMEOUT)
         .max_payload(MAX_PAYLOAD)
+        // A session without its Socket.IO connect (`40`) after 10 s is closed
+        // (socketioxide's default: 45 s).
+        .connect_timeout(Duration::from_secs(10))
         .ws_max_message_size(MAX_PAYLOAD as usize)
         .ws_read_buffer_size(WS_READ_BUFFER)
         .max_buffer_size(config.send_queue_packets as usize)
@@ -140,26 +142,16 @@ fn assemble<A: Adapter>(
 }
 
 /// Serves until `shutdown` resolves, then closes every socket and lets
-/// in-flight requests finish.
+/// in-flight requests finish. Connections are held to `config.connections`
+/// (header and idle timeouts: `crate::http_server`).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: App,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
-    let listener = listener.tap_io(|tcp| {
-        // Acks and broadcasts are small: send them now, not after Nagle's delay.
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "TCP_NODELAY not set");
-        }
-    });
+    let deadlines = crate::http_server::Deadlines::from(&app.state.config.connections);
     let sockets = app.sockets.clone();
-    axum::serve(
-        listener,
-        app.router
-            .into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    crate::http_server::serve(listener, app.router, deadlines, async move {
         shutdown.await;
         tracing::info!("shutting down: closing sockets, finishing requests");
         sockets.close().await;

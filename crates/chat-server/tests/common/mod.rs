@@ -23,6 +23,28 @@ pub use chat_testkit::socketio::{Incoming, Sock};
 #[allow(unused_imports)]
 pub use chat_testkit::{on_both_backends, Backend, TestDatabase, WAIT};
 
+/// A sample of `/metrics` (0 when absent), e.g. `chat_refusals_total{reason="register"}`.
+/// The recorder is the test process's: tests running beside each other add
+/// to the same counters, so a test asserts what its own actions added at least.
+pub async fn metric(server: &TestServer, sample: &str) -> f64 {
+    let metrics = server.client().get("/metrics").await.text;
+    let prefix = format!("{sample} ");
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .unwrap_or(0.0)
+}
+
+/// `chat_refusals_total{reason}` (see [`metric`]).
+pub async fn refusals(server: &TestServer, reason: &str) -> u64 {
+    metric(
+        server,
+        &format!("chat_refusals_total{{reason=\"{reason}\"}}"),
+    )
+    .await as u64
+}
+
 /// A password that passes the protocol's bounds.
 pub const PASSWORD: &str = "secret123";
 
