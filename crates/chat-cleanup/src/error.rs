@@ -7,12 +7,6 @@ use thiserror::Error;
 /// exit status non-zero.
 #[derive(Debug, Error)]
 pub enum CleanupError {
-    #[error("the SQLite database {0} does not exist (the cleanup never creates one; check --database-url / DATABASE_URL)")]
-    DatabaseMissing(PathBuf),
-    #[error("{0} is not a SQLite database file (check --database-url / DATABASE_URL)")]
-    DatabaseNotAFile(PathBuf),
-    #[error("an in-memory SQLite database has nothing to clean")]
-    DatabaseInMemory,
     #[error(transparent)]
     Database(#[from] chat_domain::DomainError),
     #[error("the {what} folder {path} does not exist (check --{flag})")]

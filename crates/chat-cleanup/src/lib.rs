@@ -12,11 +12,9 @@ pub mod schedule;
 pub mod summary;
 
 use std::collections::BTreeSet;
-use std::path::Path;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use chat_domain::db::redact;
-use chat_domain::{timestamps, Backend, Database, DatabaseUrl, DbOptions};
+use chat_domain::{timestamps, Database, DbOptions};
 
 pub use config::Config;
 pub use error::CleanupError;
@@ -24,26 +22,7 @@ pub use summary::Summary;
 
 /// Opens the database without ever creating one: a SQLite file must exist.
 pub fn open_database(url: &str) -> Result<Database, CleanupError> {
-    let parsed = DatabaseUrl::parse(url)?;
-    if parsed.backend == Backend::Sqlite {
-        if parsed.target == ":memory:" {
-            return Err(CleanupError::DatabaseInMemory);
-        }
-        let path = Path::new(&parsed.target);
-        match std::fs::metadata(path) {
-            Ok(m) if m.is_file() => {}
-            Ok(_) => return Err(CleanupError::DatabaseNotAFile(path.to_owned())),
-            Err(_) => return Err(CleanupError::DatabaseMissing(path.to_owned())),
-        }
-    }
-    let options = DbOptions {
-        pool_size: 1,
-        connect_timeout: Duration::from_secs(10),
-        // Wait for the server's writes rather than fail: each of our batches is short.
-        busy_timeout: Duration::from_secs(30),
-    };
-    tracing::debug!(database = %redact(&parsed.target), "opening the database");
-    Ok(Database::open(url, &options)?)
+    Ok(Database::open_existing(url, &DbOptions::operator_tool())?)
 }
 
 /// One cleanup, as a plain `chat-cleanup` run does it: [`run`], then the

@@ -139,6 +139,18 @@ pub struct DbOptions {
     pub busy_timeout: Duration,
 }
 
+impl DbOptions {
+    /// The operator tools' (cleanup, admin): one connection, patient with a
+    /// server that is writing (each of their statements is short).
+    pub fn operator_tool() -> Self {
+        Self {
+            pool_size: 1,
+            connect_timeout: Duration::from_secs(10),
+            busy_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
 impl Default for DbOptions {
     fn default() -> Self {
         Self {
@@ -189,6 +201,25 @@ impl std::fmt::Debug for Database {
 }
 
 impl Database {
+    /// [`Database::open`] for the operator tools (cleanup, admin): a SQLite
+    /// file must already exist, it is never created.
+    pub fn open_existing(url: &str, options: &DbOptions) -> Result<Self> {
+        let parsed = DatabaseUrl::parse(url)?;
+        if parsed.backend == Backend::Sqlite {
+            if parsed.target == ":memory:" {
+                return Err(DomainError::DatabaseInMemory);
+            }
+            let path = std::path::Path::new(&parsed.target);
+            match std::fs::metadata(path) {
+                Ok(m) if m.is_file() => {}
+                Ok(_) => return Err(DomainError::DatabaseNotAFile(path.to_owned())),
+                Err(_) => return Err(DomainError::DatabaseMissing(path.to_owned())),
+            }
+        }
+        tracing::debug!(database = %redact(&parsed.target), "opening the database");
+        Self::open(url, options)
+    }
+
     /// Opens the pool, runs pending migrations and fills in what the Flask
     /// schema lacks. Blocking: call it before the runtime serves, or via
     /// `spawn_blocking`.

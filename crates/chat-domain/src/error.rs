@@ -29,6 +29,13 @@ pub enum DomainError {
     Pool(#[from] r2d2::Error),
     #[error("cannot open the database: {0}")]
     Open(String),
+    /// The operator tools open a database, never create one.
+    #[error("the SQLite database {0} does not exist (it is never created here; check --database-url / DATABASE_URL)")]
+    DatabaseMissing(std::path::PathBuf),
+    #[error("{0} is not a SQLite database file (check --database-url / DATABASE_URL)")]
+    DatabaseNotAFile(std::path::PathBuf),
+    #[error("an in-memory SQLite database holds nothing")]
+    DatabaseInMemory,
     #[error("database migrations failed: {0}")]
     Migration(String),
     #[error("password hashing failed: {0}")]

@@ -8,97 +8,18 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
 
 use chat_domain::messages;
 use chat_domain::{Database, DomainError, MessageType, NewMessage, Page, PublicUser};
+use chat_testkit::flask::{flask_database, FlaskMessage, Manifest};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use diesel::SqliteConnection;
-use serde::Deserialize;
 
-#[derive(Debug, Deserialize)]
-struct Manifest {
-    users: Vec<FlaskUser>,
-    messages: Vec<FlaskMessage>,
-}
-
-#[derive(Debug, Deserialize)]
-struct FlaskUser {
-    id: i32,
-    username: String,
-    password: String,
-    password_hash: String,
-    created_at: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct FlaskMessage {
-    id: i64,
-    user_id: i32,
-    username: String,
-    content: String,
-    message_type: Option<String>,
-    timestamp: String,
-}
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("the repository root")
-}
-
-/// Runs the Flask app's code to write `chat_app.db` (once per test run, it is
-/// slow: bcrypt at cost 12), and gives each caller its own copy in `dir`;
-/// returns the copy's path and the manifest of what was written.
+/// The Flask app's database at Flask-Bcrypt's default cost (12), in `dir`.
 fn make_flask_database(dir: &Path) -> (PathBuf, Manifest) {
-    static MADE: OnceLock<(tempfile::TempDir, String)> = OnceLock::new();
-    let (made, manifest) = MADE.get_or_init(|| {
-        let made = tempfile::tempdir().unwrap();
-        let manifest = run_make_flask_db(made.path());
-        (made, manifest)
-    });
-    let db_path = dir.join("chat_app.db");
-    std::fs::copy(made.path().join("chat_app.db"), &db_path).unwrap();
-    let manifest = serde_json::from_str(manifest).expect("the manifest of make_flask_db.py");
-    (db_path, manifest)
-}
-
-fn run_make_flask_db(dir: &Path) -> String {
-    let root = repo_root();
-    let python = root.join(".venv/bin/python");
-    let hint = "run scripts/install-deps.sh (it pip-installs tests/*/requirements.txt into .venv), \
-                or: python3 -m venv .venv && .venv/bin/pip install -r tests/fixtures/requirements.txt";
-    assert!(
-        python.exists(),
-        "{} is missing: the Flask adoption test needs Flask, Flask-SQLAlchemy and Flask-Bcrypt; {hint}",
-        python.display()
-    );
-    let check = Command::new(&python)
-        .args(["-c", "import flask, flask_sqlalchemy, flask_bcrypt"])
-        .output()
-        .expect("run the virtualenv's python");
-    assert!(
-        check.status.success(),
-        "Flask, Flask-SQLAlchemy or Flask-Bcrypt is not installed in .venv ({}); {hint}",
-        String::from_utf8_lossy(&check.stderr).trim()
-    );
-    let manifest_path = dir.join("manifest.json");
-    let out = Command::new(&python)
-        .arg(root.join("tests/fixtures/make_flask_db.py"))
-        .arg(dir.join("chat_app.db"))
-        .arg(&manifest_path)
-        .output()
-        .expect("run make_flask_db.py");
-    assert!(
-        out.status.success(),
-        "make_flask_db.py failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::read_to_string(&manifest_path).unwrap()
+    flask_database(dir, 12)
 }
 
 #[derive(QueryableByName, Debug)]

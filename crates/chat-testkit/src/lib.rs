@@ -7,7 +7,9 @@
 //! * feature `client`: [`socketio`], one Engine.IO v4 / Socket.IO v5 client
 //!   over a websocket: the wire format and the handshake (the load
 //!   generator's hot path uses them as is) and [`socketio::Sock`], the
-//!   client of the server's tests.
+//!   client of the server's tests;
+//! * feature `flask`: [`flask::flask_database`], a `chat_app.db` written by
+//!   the Flask app's own code, and the manifest of its rows.
 //!
 //! The domain, server and cleanup tests take `features = ["db"]` (the server
 //! tests also `"client"`), chat-bench takes `features = ["client"]`.
@@ -31,3 +33,6 @@ pub use database::{
 
 #[cfg(feature = "client")]
 pub mod socketio;
+
+#[cfg(feature = "flask")]
+pub mod flask;
