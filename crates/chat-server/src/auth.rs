@@ -134,12 +134,16 @@ pub async fn register(
     body: JsonObject,
 ) -> AppResult<(StatusCode, Json<UserBody>)> {
     let (username, password) = (body.string("username")?, body.string("password")?);
-    // Checked before bcrypt's work; only accounts created count.
+    // The place is taken before bcrypt's work (a burst cannot all pass the
+    // check) and given back when no account is created.
     let address = address_key(client_ip(&headers, peer.ip(), state.config.behind_proxy));
-    let budget = state.budgets.register.as_ref();
-    limits::ensure_room(state.counters.as_ref(), budget, &address, 1).await?;
-    let user = state.accounts.register(username, password).await?;
-    limits::spend(state.counters.as_ref(), budget, &address, 1).await?;
+    let counters = state.counters.as_ref();
+    let place = limits::reserve(counters, state.budgets.register.as_ref(), &address, 1).await?;
+    let registered = state.accounts.register(username, password).await;
+    if registered.is_err() {
+        limits::release(counters, place).await;
+    }
+    let user = registered?;
     tracing::info!(user_id = user.id, username = %user.username, client = %address, "registered");
     start_session(&mut auth, &session, &user).await?;
     Ok((StatusCode::CREATED, user_body(&user)))

@@ -123,6 +123,72 @@ pub async fn spend(
     }
 }
 
+/// Units taken from a budget before an action that takes a while (a
+/// registration hashing, an upload being written), so that a burst of them
+/// cannot all pass the check at once; given back with [`release`] when the
+/// action fails (only accepted actions count).
+#[derive(Debug)]
+pub struct Reservation {
+    budget: Budget,
+    key: String,
+    units: u64,
+    token: Token,
+}
+
+/// Which entry [`Counters::take`] added, to give back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Token {
+    /// An entry of [`MemoryCounters`], by its time.
+    At(Instant),
+    /// A member of a Redis sorted set.
+    Member(String),
+}
+
+/// Takes `units` of `budget` for `key` if they fit now (checked and counted
+/// in one step), or refuses with 429 as [`ensure_room`] does. None when the
+/// budget is lifted.
+pub async fn reserve(
+    counters: &dyn Counters,
+    budget: Option<&Budget>,
+    key: &str,
+    units: u64,
+) -> Result<Option<Reservation>, crate::error::AppError> {
+    let Some(budget) = budget else {
+        return Ok(None);
+    };
+    let taken = counters
+        .take(budget, key, units)
+        .await
+        .map_err(crate::error::AppError::internal)?;
+    match taken {
+        Ok(token) => Ok(Some(Reservation {
+            budget: *budget,
+            key: key.to_owned(),
+            units,
+            token,
+        })),
+        Err(retry_after) => {
+            crate::telemetry::refused(budget.reason);
+            Err(crate::error::AppError::Limited {
+                reason: budget.reason,
+                retry_after,
+            })
+        }
+    }
+}
+
+/// Gives back a reservation whose action failed. A failure to give back is
+/// logged: the units then count until their window passes.
+pub async fn release(counters: &dyn Counters, reservation: Option<Reservation>) {
+    let Some(r) = reservation else { return };
+    if let Err(e) = counters
+        .give_back(&r.budget, &r.key, r.units, &r.token)
+        .await
+    {
+        tracing::warn!(error = %e, reason = r.budget.reason, "a reservation was not given back");
+    }
+}
+
 /// A sliding-window budget of PROTOCOL.md's Limits table: at most `max`
 /// units per key in any `window` (units are events, or bytes for a quota).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,6 +223,22 @@ pub trait Counters: Send + Sync + 'static {
         units: u64,
     ) -> Result<Option<Duration>, LimitError>;
     async fn record(&self, budget: &Budget, key: &str, units: u64) -> Result<(), LimitError>;
+    /// `check` and `record` in one step: the entry's token when `units` fit
+    /// (and are now counted), else how long until they would.
+    async fn take(
+        &self,
+        budget: &Budget,
+        key: &str,
+        units: u64,
+    ) -> Result<Result<Token, Duration>, LimitError>;
+    /// Removes the entry that `take` added.
+    async fn give_back(
+        &self,
+        budget: &Budget,
+        key: &str,
+        units: u64,
+        token: &Token,
+    ) -> Result<(), LimitError>;
     /// Forgets what no longer counts (called periodically).
     fn sweep(&self) {}
 }
@@ -200,6 +282,39 @@ impl MemoryCounters {
             .or_insert_with(|| (budget.window, VecDeque::new()));
         prune_weighted(q, now, *window);
         q.push_back((now, units));
+    }
+
+    /// The `take` of a budget at `now`.
+    pub fn take_at(
+        &self,
+        budget: &Budget,
+        key: &str,
+        units: u64,
+        now: Instant,
+    ) -> Result<Instant, Duration> {
+        let mut map = self.lock();
+        let (window, q) = map
+            .entry((budget.reason, key.to_owned()))
+            .or_insert_with(|| (budget.window, VecDeque::new()));
+        prune_weighted(q, now, *window);
+        match wait_for_room(q.iter().copied(), budget, units, now) {
+            Some(wait) => Err(wait),
+            None => {
+                q.push_back((now, units));
+                Ok(now)
+            }
+        }
+    }
+
+    /// Removes the entry of `units` taken at `at` (one of them, when several
+    /// share that instant: they are alike).
+    pub fn give_back_at(&self, budget: &Budget, key: &str, units: u64, at: Instant) {
+        let mut map = self.lock();
+        if let Some((_, q)) = map.get_mut(&(budget.reason, key.to_owned())) {
+            if let Some(i) = q.iter().rposition(|&entry| entry == (at, units)) {
+                q.remove(i);
+            }
+        }
     }
 
     /// Forgets keys with nothing left in their window, so memory follows activity.
@@ -265,6 +380,30 @@ impl Counters for MemoryCounters {
 
     async fn record(&self, budget: &Budget, key: &str, units: u64) -> Result<(), LimitError> {
         self.record_at(budget, key, units, Instant::now());
+        Ok(())
+    }
+
+    async fn take(
+        &self,
+        budget: &Budget,
+        key: &str,
+        units: u64,
+    ) -> Result<Result<Token, Duration>, LimitError> {
+        Ok(self
+            .take_at(budget, key, units, Instant::now())
+            .map(Token::At))
+    }
+
+    async fn give_back(
+        &self,
+        budget: &Budget,
+        key: &str,
+        units: u64,
+        token: &Token,
+    ) -> Result<(), LimitError> {
+        if let Token::At(at) = token {
+            self.give_back_at(budget, key, units, *at);
+        }
         Ok(())
     }
 
@@ -489,6 +628,20 @@ mod tests {
             c.check_at(&b, "10.0.0.1", 1, t0 + Duration::from_secs(600)),
             None
         );
+    }
+
+    #[test]
+    fn take_counts_at_once_and_a_given_back_entry_frees_its_place() {
+        let (c, b, t0) = (MemoryCounters::default(), budget(2, 600), Instant::now());
+        let first = c.take_at(&b, "k", 1, t0).unwrap();
+        let second = c.take_at(&b, "k", 1, t0 + Duration::from_secs(1)).unwrap();
+        let t = t0 + Duration::from_secs(2);
+        assert_eq!(c.take_at(&b, "k", 1, t), Err(Duration::from_secs(598)));
+        c.give_back_at(&b, "k", 1, second);
+        assert!(c.take_at(&b, "k", 1, t).is_ok(), "the place is free again");
+        assert_eq!(c.check_at(&b, "k", 1, t), Some(Duration::from_secs(598)));
+        c.give_back_at(&b, "k", 1, first);
+        assert_eq!(c.check_at(&b, "k", 1, t), None);
     }
 
     #[test]

@@ -100,6 +100,29 @@ on_both_backends! {
     }
 }
 
+on_both_backends! {
+    /// 30 registrations of one address at the same moment: exactly 20
+    /// accounts (a registration holds its place while it hashes), and one
+    /// that fails (a taken name) gives its place back.
+    async fn a_burst_of_registrations_does_not_slip_past_the_limit(backend: Backend) {
+        let server = TestServer::start(backend).await;
+        let c = server.client();
+        c.register("taken", PASSWORD).await;
+        let r = c.try_register("taken", PASSWORD).await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+        let burst = (0..30).map(|i| {
+            let c = server.client();
+            async move { c.try_register(&format!("burst{i:02}"), PASSWORD).await }
+        });
+        let replies = futures::future::join_all(burst).await;
+        let created = replies.iter().filter(|r| r.status == StatusCode::CREATED).count();
+        for r in replies.iter().filter(|r| r.status != StatusCode::CREATED) {
+            assert_limited(r, 600);
+        }
+        assert_eq!(created, 19, "20 accounts per address: 'taken' and 19 of the burst");
+    }
+}
+
 /// A PNG of `size` bytes (the server judges the first bytes).
 fn png_of(size: usize) -> Vec<u8> {
     let mut b = png_bytes();
@@ -139,6 +162,25 @@ async fn uploads_are_limited_per_user_per_minute() {
     let bob = server.user("bob").await;
     let r = upload(&bob, png_bytes()).await;
     assert_eq!(r.status, StatusCode::OK, "another user: {}", r.text);
+}
+
+/// 30 uploads of one user at the same moment: exactly 20 stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_uploads_does_not_slip_past_the_limit() {
+    let server = TestServer::start(Backend::Sqlite).await;
+    let alice = server.user("alice").await;
+    let image = png_of(256 * 1024);
+    let burst = (0..30).map(|_| upload(&alice, image.clone()));
+    let replies = futures::future::join_all(burst).await;
+    let stored = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::OK)
+        .count();
+    for r in replies.iter().filter(|r| r.status != StatusCode::OK) {
+        assert_limited(r, 60);
+    }
+    assert_eq!(stored, 20);
+    assert_eq!(stored_files(&server), 20, "refused uploads store nothing");
 }
 
 /// The daily quota counts bytes: an upload that would pass it is refused and

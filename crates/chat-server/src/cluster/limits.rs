@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use redis::aio::ConnectionManager;
-use redis::Script;
+use redis::{Script, ScriptInvocation};
 
 use super::Reachability;
 use crate::limits::{
     Budget, Counters, FloodLimiter, LimitError, LoginLockout, MemoryCounters, MemoryFloodLimiter,
-    MemoryLoginLockout, FLOOD_LIMIT, FLOOD_WINDOW, LOGIN_FAILURES, LOGIN_WINDOW,
+    MemoryLoginLockout, Token, FLOOD_LIMIT, FLOOD_WINDOW, LOGIN_FAILURES, LOGIN_WINDOW,
 };
 
 /// A sliding window in a sorted set scored by Redis' own clock (nodes' clocks
@@ -192,31 +192,45 @@ impl LoginLockout for RedisLoginLockout {
 
 /// A weighted sliding window (the budgets of the Limits table), by Redis'
 /// clock. Members are `<seq>:<units>`. KEYS: the set. ARGV: window ms, max,
-/// units, record (1: count the units; 0: only look). Returns -1 when the
-/// units fit (or were counted), else the ms until they would.
+/// units, mode: `record` counts the units and returns -1; `check` returns -1
+/// when they fit, else the ms until they would; `take` does both in one step
+/// and returns {-1, member} or {ms, ''}.
 const BUDGET: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local window, max, units = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if ARGV[4] == '1' then
-  redis.call('ZADD', KEYS[1], now, redis.call('INCR', KEYS[1] .. ':seq') .. ':' .. units)
+local function add()
+  local member = redis.call('INCR', KEYS[1] .. ':seq') .. ':' .. units
+  redis.call('ZADD', KEYS[1], now, member)
   redis.call('PEXPIRE', KEYS[1], window)
   redis.call('PEXPIRE', KEYS[1] .. ':seq', window)
+  return member
+end
+local function wait()
+  if units > max then return window end
+  local entries = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+  local used = 0
+  for i = 1, #entries, 2 do used = used + tonumber(string.match(entries[i], ':(%d+)$')) end
+  local over = used + units - max
+  if over <= 0 then return -1 end
+  for i = 1, #entries, 2 do
+    local u = tonumber(string.match(entries[i], ':(%d+)$'))
+    if u >= over then return window - (now - tonumber(entries[i + 1])) end
+    over = over - u
+  end
+  return window
+end
+if ARGV[4] == 'record' then
+  add()
   return -1
 end
-if units > max then return window end
-local entries = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
-local used = 0
-for i = 1, #entries, 2 do used = used + tonumber(string.match(entries[i], ':(%d+)$')) end
-local over = used + units - max
-if over <= 0 then return -1 end
-for i = 1, #entries, 2 do
-  local u = tonumber(string.match(entries[i], ':(%d+)$'))
-  if u >= over then return window - (now - tonumber(entries[i + 1])) end
-  over = over - u
+local w = wait()
+if ARGV[4] == 'take' then
+  if w < 0 then return {-1, add()} end
+  return {w, ''}
 end
-return window
+return w
 ";
 
 /// The budgets counted in Redis, so that every node sees one count; each
@@ -238,22 +252,36 @@ impl RedisCounters {
         }
     }
 
+    fn invocation(
+        &self,
+        budget: &Budget,
+        key: &str,
+        units: u64,
+        mode: &str,
+    ) -> ScriptInvocation<'_> {
+        let mut invocation = self.script.key(Self::key(budget, key));
+        invocation
+            .arg(budget.window.as_millis() as u64)
+            .arg(budget.max)
+            .arg(units)
+            .arg(mode);
+        invocation
+    }
+
+    fn key(budget: &Budget, key: &str) -> String {
+        format!("chat:limit:{}:{key}", budget.reason)
+    }
+
+    /// `check` or `record`: None when Redis is away.
     async fn call(
         &self,
         budget: &Budget,
         key: &str,
         units: u64,
-        record: bool,
+        mode: &str,
     ) -> Option<Option<Duration>> {
-        let mut invocation = self
-            .script
-            .key(format!("chat:limit:{}:{key}", budget.reason));
-        invocation
-            .arg(budget.window.as_millis() as u64)
-            .arg(budget.max)
-            .arg(units)
-            .arg(if record { "1" } else { "0" });
         let mut conn = self.conn.clone();
+        let invocation = self.invocation(budget, key, units, mode);
         let call = invocation.invoke_async::<i64>(&mut conn);
         guarded(&self.reachability, call)
             .await
@@ -269,16 +297,54 @@ impl Counters for RedisCounters {
         key: &str,
         units: u64,
     ) -> Result<Option<Duration>, LimitError> {
-        match self.call(budget, key, units, false).await {
+        match self.call(budget, key, units, "check").await {
             Some(left) => Ok(left),
             None => self.fallback.check(budget, key, units).await,
         }
     }
 
     async fn record(&self, budget: &Budget, key: &str, units: u64) -> Result<(), LimitError> {
-        match self.call(budget, key, units, true).await {
+        match self.call(budget, key, units, "record").await {
             Some(_) => Ok(()),
             None => self.fallback.record(budget, key, units).await,
+        }
+    }
+
+    async fn take(
+        &self,
+        budget: &Budget,
+        key: &str,
+        units: u64,
+    ) -> Result<Result<Token, Duration>, LimitError> {
+        let mut conn = self.conn.clone();
+        let invocation = self.invocation(budget, key, units, "take");
+        let call = invocation.invoke_async::<(i64, String)>(&mut conn);
+        match guarded(&self.reachability, call).await {
+            Some((-1, member)) => Ok(Ok(Token::Member(member))),
+            Some((left, _)) => Ok(Err(Duration::from_millis(left.max(0) as u64))),
+            None => self.fallback.take(budget, key, units).await,
+        }
+    }
+
+    async fn give_back(
+        &self,
+        budget: &Budget,
+        key: &str,
+        units: u64,
+        token: &Token,
+    ) -> Result<(), LimitError> {
+        match token {
+            Token::Member(member) => {
+                let mut conn = self.conn.clone();
+                redis::cmd("ZREM")
+                    .arg(Self::key(budget, key))
+                    .arg(member)
+                    .query_async::<i64>(&mut conn)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| LimitError(e.to_string()))
+            }
+            Token::At(_) => self.fallback.give_back(budget, key, units, token).await,
         }
     }
 

@@ -91,24 +91,44 @@ async fn receive(
     }
     let (counters, budgets) = (state.counters.as_ref(), &state.budgets);
     let key = user.id.to_string();
-    limits::ensure_room(counters, budgets.uploads.as_ref(), &key, 1).await?;
+    // The upload holds its place in the count while it runs (a burst cannot
+    // all pass the check) and gives it back when nothing is stored.
+    let place = limits::reserve(counters, budgets.uploads.as_ref(), &key, 1).await?;
+    let stored = store_within_quota(state, parts, body, &key).await;
+    if stored.is_err() {
+        limits::release(counters, place).await;
+    }
+    let file = stored?;
+    tracing::info!(user_id = user.id, file = %file.name, bytes = file.bytes, "image uploaded");
+    Ok(file.name)
+}
+
+/// The quota, the free space, then the file written; the quota is checked
+/// again with the file's size (and counted in the same step).
+async fn store_within_quota(
+    state: &AppState,
+    parts: &Parts,
+    body: &mut BodyDataStream,
+    key: &str,
+) -> AppResult<StoredFile> {
+    let (counters, quota) = (state.counters.as_ref(), state.budgets.upload_bytes.as_ref());
     // A spent quota is refused before the body is read; whether this file
-    // fits is known once it is written (below).
-    limits::ensure_room(counters, budgets.upload_bytes.as_ref(), &key, 1).await?;
+    // fits is known once it is written.
+    limits::ensure_room(counters, quota, key, 1).await?;
     ensure_free_space(state).await?;
-    let content_type = header(CONTENT_TYPE).unwrap_or_default().to_owned();
-    let file = tokio::time::timeout(UPLOAD_TIMEOUT, state.uploads.store(&content_type, body))
+    let content_type = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let file = tokio::time::timeout(UPLOAD_TIMEOUT, state.uploads.store(content_type, body))
         .await
         .map_err(|_| AppError::Timeout)??;
-    let quota = budgets.upload_bytes.as_ref();
-    if let Err(e) = limits::ensure_room(counters, quota, &key, file.bytes).await {
+    if let Err(e) = limits::reserve(counters, quota, key, file.bytes).await {
         state.uploads.remove(&file.name).await;
         return Err(e);
     }
-    limits::spend(counters, quota, &key, file.bytes).await?;
-    limits::spend(counters, budgets.uploads.as_ref(), &key, 1).await?;
-    tracing::info!(user_id = user.id, file = %file.name, bytes = file.bytes, "image uploaded");
-    Ok(file.name)
+    Ok(file)
 }
 
 /// 507 below `--min-free-mb` on the upload folder's file system: the
