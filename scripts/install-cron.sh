@@ -47,7 +47,7 @@ done
 [[ $bin == /* ]] || die "--bin must be an absolute path (cron has a minimal PATH): $bin"
 [ -e "$bin" ] || die "chat-cleanup binary not found: $bin (build it with cargo build --release -p chat-cleanup and copy it there)"
 [ -f "$bin" ] && [ -x "$bin" ] || die "not an executable file: $bin"
-"$bin" --help >/dev/null 2>&1 || die "$bin --help failed; is it the chat-cleanup binary, with its libraries (libpq5) installed?"
+"$bin" --help >/dev/null 2>&1 || die "$bin --help failed; is it the chat-cleanup binary?"
 [[ $user =~ ^[a-z_][a-z0-9_-]*[$]?$ ]] || die "invalid user name: $user"
 if ! id -u "$user" >/dev/null 2>&1; then
   if [ "$dry_run" = 1 ]; then

@@ -7,7 +7,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 cd "$ROOT"
 
-apt_pkgs=(curl sqlite3 libpq-dev pkg-config python3-venv chromium fonts-wqy-microhei fonts-noto-color-emoji cron g++)
+# podman, runc, catatonit (its --init) and debootstrap: scripts/test-container.sh.
+apt_pkgs=(curl sqlite3 pkg-config python3-venv chromium fonts-wqy-microhei fonts-noto-color-emoji cron g++ make perl podman runc catatonit debootstrap)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,5 +1,6 @@
-"""Tests of the deployment files that need no Docker engine: the Dockerfile
-and the Compose file (static checks), the container entrypoint and the daily
+"""Tests of the deployment files that need no container engine: the build
+context (.dockerignore) and the Compose file (static checks; the image itself
+is built and run by scripts/test-container.sh), the container entrypoint and the daily
 cleanup it starts (`chat-cleanup --daily-at`; run for real outside Docker,
 with temp folders), the cron line and scripts/install-cron.sh, and the
 systemd units (systemd-analyze verify). The schedule's arithmetic (zones,
@@ -100,44 +101,11 @@ def test_shellcheck():
 
 
 # ===========================================================================
-# Dockerfile (static checks; no Docker engine here)
+# Dockerfile: built and run for real by scripts/test-container.sh
+# (tests/container); here only the build context and the lint.
 # ===========================================================================
-DOCKERFILE = (ROOT / "Dockerfile").read_text()
 DOCKERIGNORE = (ROOT / ".dockerignore").read_text().splitlines()
 ENTRY_TEXT = ENTRYPOINT.read_text()
-
-DOCKERFILE_LINES = {
-    "builder stage is rust:1-bookworm": r"^FROM rust:1-bookworm AS [a-z]+",
-    "builder installs libpq-dev": r"apt-get install .*libpq-dev",
-    "builds both binaries with --locked": r"cargo build --release --locked -p chat-server -p chat-cleanup",
-    "runtime stage is debian:bookworm-slim": r"^FROM debian:bookworm-slim",
-    "runtime installs libpq5, ca-certificates, curl": r"apt-get install .*libpq5 ca-certificates curl",
-    "runtime installs tzdata (TZ names for the daily cleanup)": r"apt-get install .*tzdata",
-    "ENV CLEANUP_AT=02:00": r"(ENV|^) +CLEANUP_AT=02:00( |$)",
-    "user chat has uid 10001": r"useradd .*--uid 10001 .*chat",
-    "/data belongs to chat": r"chown -R chat:chat /data",
-    "runs as USER chat": r"^USER chat$",
-    "WORKDIR /app": r"^WORKDIR /app$",
-    "binaries go to /usr/local/bin": r"^COPY --from=[a-z]+ .*chat-server .*chat-cleanup /usr/local/bin/$",
-    "web/ goes to /app/web": r"^COPY web/ /app/web/$",
-    **{
-        f"ENV {kv}": rf"(ENV|^) +{re.escape(kv)}( |$)"
-        for kv in (
-            "DATABASE_URL=/data/db/chat_app.db", "UPLOAD_DIR=/data/uploads",
-            "LOG_DIR=/data/logs", "WEB_DIR=/app/web",
-        )
-    },
-    'VOLUME ["/data/db", "/data/uploads", "/data/logs"]': r'^VOLUME \["/data/db", "/data/uploads", "/data/logs"\]$',
-    "EXPOSE 5000": r"^EXPOSE 5000$",
-    "HEALTHCHECK present": r"^HEALTHCHECK ",
-    "HEALTHCHECK command": r"CMD curl -fsS .*http://127.0.0.1:\$\{PORT:-5000\}/healthz",
-    "ENTRYPOINT is the entrypoint script (exec form)": r'^ENTRYPOINT \["/usr/local/bin/docker-entrypoint.sh"\]$',
-}
-
-
-@pytest.mark.parametrize("pattern", DOCKERFILE_LINES.values(), ids=DOCKERFILE_LINES.keys())
-def test_dockerfile_has(pattern):
-    assert grep(pattern, DOCKERFILE), f"no line of the Dockerfile matches {pattern!r}"
 
 
 def test_entrypoint_execs_chat_server():
@@ -146,27 +114,6 @@ def test_entrypoint_execs_chat_server():
 
 def test_entrypoint_starts_daily_cleanup_watching_its_own_pid():
     assert grep(r'^ +chat-cleanup --daily-at "\$at" --watch-pid \$\$ </dev/null &$', ENTRY_TEXT)
-
-
-def copy_sources():
-    """Every COPY source of the build context (not --from=, not ".")."""
-    srcs = []
-    for line in DOCKERFILE.splitlines():
-        m = re.fullmatch(r"COPY ([^-][^ ]*(?: [^ ]*)*) [^ ]*", line)
-        if m:
-            srcs += [s for s in m.group(1).split(" ") if s != "."]
-    return srcs
-
-
-@pytest.mark.parametrize("src", copy_sources())
-def test_copy_source_exists_and_is_not_dockerignored(src):
-    if not (ROOT / src).exists():
-        if src == "web/":
-            pytest.skip("web/ is not written yet")
-        pytest.fail(f"COPY source {src} does not exist")
-    top = re.escape(src.split("/")[0])
-    hits = [p for p in DOCKERIGNORE if re.fullmatch(rf"/?(\*\*/)?{top}/?", p)]
-    assert not hits, f"COPY source {src} is in .dockerignore: {hits}"
 
 
 @pytest.mark.parametrize("pat", ["target", "node_modules", ".venv", ".git", "data"])
@@ -208,7 +155,7 @@ def test_compose_has_the_chat_service_as_specified():
         expect(name in (doc.get("volumes") or {}), f"named volume {name} declared")
     expect(svc.get("restart") == "unless-stopped", "restart: unless-stopped")
     hc = svc.get("healthcheck", {})
-    expect(any("/healthz" in str(t) for t in hc.get("test", [])), "healthcheck on /healthz")
+    expect(hc.get("test") == ["CMD", "chat-server", "healthcheck"], "healthcheck: chat-server healthcheck (/healthz)")
     expect("stop_grace_period" in svc, "stop_grace_period")
     environ = svc.get("environment", {})
     for k in ("DATABASE_URL", "UPLOAD_DIR", "LOG_DIR", "RETENTION_DAYS"):

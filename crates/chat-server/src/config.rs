@@ -12,7 +12,8 @@ use crate::security::CspMode;
 #[command(
     name = "chat-server",
     version,
-    about = "The chat room server: HTTP API, Socket.IO and the page"
+    about = "The chat room server: HTTP API, Socket.IO and the page",
+    after_help = "`chat-server healthcheck [--port PORT]` exits 0 when the local server's /healthz answers 200 (the container's health check)."
 )]
 pub struct Config {
     /// Address to listen on.
@@ -93,6 +94,29 @@ pub struct Config {
 
     #[command(flatten)]
     pub connections: ConnectionArgs,
+}
+
+/// `chat-server healthcheck`: the container's health check (no curl in the
+/// image). Exit 0 when http://HOST:PORT/healthz answers 200 within
+/// `--timeout-s` seconds, 1 otherwise. PORT is the server's own variable; the
+/// host is not HOST (0.0.0.0 in the image) but the loopback address.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "chat-server healthcheck",
+    about = "Exit 0 when the local server's /healthz answers 200"
+)]
+pub struct HealthcheckArgs {
+    /// Port of the server to check.
+    #[arg(long, env = "PORT", default_value_t = 5000)]
+    pub port: u16,
+
+    /// Address of the server to check.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+
+    /// Seconds the whole check may take.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub timeout_s: u64,
 }
 
 /// What one address or one user may take (docs/PROTOCOL.md, "Limits").
@@ -184,6 +208,16 @@ mod tests {
         );
         let t = &c.connections;
         assert_eq!((t.header_timeout_s, t.idle_timeout_s), (10, 75));
+    }
+
+    #[test]
+    fn healthcheck_takes_port_from_the_flag() {
+        let h =
+            HealthcheckArgs::try_parse_from(["chat-server healthcheck", "--port", "5123"]).unwrap();
+        assert_eq!(
+            (h.port, h.host.as_str(), h.timeout_s),
+            (5123, "127.0.0.1", 3)
+        );
     }
 
     #[test]

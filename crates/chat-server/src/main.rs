@@ -3,9 +3,12 @@
 // Logs go through tracing, never to stdout.
 #![deny(clippy::print_stdout)]
 
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use chat_server::config::HealthcheckArgs;
 use chat_server::{build, logging, serve, Config};
 use clap::Parser;
 
@@ -25,7 +28,78 @@ fn raise_open_files_limit() {
 /// After the shutdown signal, how long sockets and requests get to finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
+/// `chat-server healthcheck`: one GET of /healthz over a plain blocking
+/// socket (no runtime, no logging), exit 0 on a 200 status line.
+fn healthcheck(args: HealthcheckArgs) -> ExitCode {
+    match probe(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!(
+                "chat-server healthcheck: http://{}:{}/healthz: {e}",
+                args.host, args.port
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A socket timeout reads "timed out" (a read timeout is EAGAIN on Linux).
+fn io_error(e: std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => "timed out".into(),
+        _ => e.to_string(),
+    }
+}
+
+fn probe(args: &HealthcheckArgs) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(args.timeout_s);
+    let left = || {
+        deadline
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| "timed out".to_string())
+    };
+    let addr = (args.host.as_str(), args.port)
+        .to_socket_addrs()
+        .map_err(io_error)?
+        .next()
+        .ok_or("no address")?;
+    let mut stream = TcpStream::connect_timeout(&addr, left()?).map_err(io_error)?;
+    stream.set_write_timeout(Some(left()?)).map_err(io_error)?;
+    let request = format!(
+        "GET /healthz HTTP/1.1\r\nHost: {}:{}\r\nConnection: close\r\n\r\n",
+        args.host, args.port
+    );
+    stream.write_all(request.as_bytes()).map_err(io_error)?;
+    let mut head = Vec::new();
+    let mut buf = [0u8; 256];
+    while !head.windows(2).any(|w| w == b"\r\n") && head.len() < 4096 {
+        stream.set_read_timeout(Some(left()?)).map_err(io_error)?;
+        match stream.read(&mut buf).map_err(io_error)? {
+            0 => break,
+            n => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    let head = String::from_utf8_lossy(&head);
+    let status = head.lines().next().unwrap_or("").trim();
+    let mut parts = status.split(' ');
+    match (parts.next(), parts.next()) {
+        (Some(v), Some("200")) if v.starts_with("HTTP/1.") => Ok(()),
+        _ if status.is_empty() => Err("no answer".into()),
+        _ => Err(format!("answered {status:?}")),
+    }
+}
+
 fn main() -> ExitCode {
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == "healthcheck")
+    {
+        let args = std::env::args_os().skip(2);
+        return healthcheck(HealthcheckArgs::parse_from(
+            std::iter::once("chat-server healthcheck".into()).chain(args),
+        ));
+    }
     let config = Config::parse();
     let mut runtime = match config.worker_threads {
         Some(1) => tokio::runtime::Builder::new_current_thread(),
