@@ -40,7 +40,7 @@ suite "vendor socketioxide" env CARGO_TARGET_DIR="$ROOT/target/vendor" \
 suite "vendor tower-http" env CARGO_TARGET_DIR="$ROOT/target/vendor" \
   cargo test --locked --manifest-path vendor/tower-http/Cargo.toml --features fs \
   --test serve_dir_head_invalid_filename
-for s in conformance e2e cleanup ops container bench cluster reliability; do
+for s in conformance e2e cleanup ops container cluster reliability; do
   script="$ROOT/scripts/test-$s.sh"
   [ -x "$script" ] && suite "$s" "$script"
 done

@@ -827,7 +827,7 @@ mod tests {
         r
     }
 
-    /// The saturation lines test-bench.sh checked: the bare server and
+    /// The saturation lines the bench suite once checked: the bare server and
     /// chat-server on one worker both last passed p99 100 ms at 600,000/s
     /// (800 senders went over), the default workers at 400,000/s.
     fn saturation_lines() -> Vec<String> {
