@@ -85,10 +85,11 @@ impl Server {
     }
 
     /// Runs `chat-bench ARGS --url URL --server-pid PID --label test-NAME`.
-    async fn bench(&self, name: &str, args: &[&str]) -> Run {
+    /// Runs `chat-bench ARGS` (one line, split at blanks) against this server.
+    async fn bench(&self, name: &str, args: &str) -> Run {
         let (url, pid) = (self.url(), std::process::id().to_string());
         let label = format!("test-{name}");
-        let mut all = args.to_vec();
+        let mut all: Vec<&str> = args.split_whitespace().collect();
         all.extend(["--url", &url, "--server-pid", &pid, "--label", &label]);
         run_bench(&all).await
     }
@@ -224,21 +225,7 @@ async fn chat_delivers_every_acked_message_to_every_socket() {
     let chat = server
         .bench(
             "chat",
-            &[
-                "chat",
-                "--sockets",
-                "10",
-                "--senders",
-                "3",
-                "--rate",
-                "1",
-                "--warmup",
-                "1",
-                "--duration",
-                "3",
-                "--user-prefix",
-                "tchat",
-            ],
+            "chat --sockets 10 --senders 3 --rate 1 --warmup 1 --duration 3 --user-prefix tchat",
         )
         .await;
     chat.assert_ok();
@@ -277,22 +264,10 @@ async fn chat_delivers_every_acked_message_to_every_socket() {
 #[tokio::test(flavor = "current_thread")]
 async fn a_rerun_logs_the_existing_users_in() {
     let server = Server::start().await;
-    let chat = [
-        "chat",
-        "--sockets",
-        "4",
-        "--senders",
-        "2",
-        "--warmup",
-        "0",
-        "--duration",
-        "1",
-        "--user-prefix",
-        "tchat",
-    ];
-    server.bench("chat", &chat).await.assert_ok();
+    let chat = "chat --sockets 4 --senders 2 --warmup 0 --duration 1 --user-prefix tchat";
+    server.bench("chat", chat).await.assert_ok();
     // The same names again: 409 on register, then a login.
-    let rerun = server.bench("chat-rerun", &chat).await;
+    let rerun = server.bench("chat-rerun", chat).await;
     rerun.assert_ok();
     assert_eq!(rerun.n("connected"), 4, "{}", rerun.json);
     assert_eq!(rerun.n("lost"), 0, "{}", rerun.json);
@@ -304,10 +279,7 @@ async fn a_rerun_logs_the_existing_users_in() {
 async fn join_settles_with_every_socket() {
     let server = Server::start().await;
     let join = server
-        .bench(
-            "join",
-            &["join", "--sockets", "20", "--user-prefix", "tjoin"],
-        )
+        .bench("join", "join --sockets 20 --user-prefix tjoin")
         .await;
     join.assert_ok();
     assert_eq!(join.n("connected"), 20, "{}", join.json);
@@ -322,18 +294,7 @@ async fn join_settles_with_every_socket() {
 async fn idle_holds_its_sockets_and_measures_memory() {
     let server = Server::start().await;
     let idle = server
-        .bench(
-            "idle",
-            &[
-                "idle",
-                "--sockets",
-                "20",
-                "--duration",
-                "2",
-                "--user-prefix",
-                "tidle",
-            ],
-        )
+        .bench("idle", "idle --sockets 20 --duration 2 --user-prefix tidle")
         .await;
     idle.assert_ok();
     assert_eq!(idle.n("connected"), 20, "{}", idle.json);
@@ -355,17 +316,7 @@ async fn idle_opens_second_tabs_of_fewer_users() {
     let tabs = server
         .bench(
             "idle-tabs",
-            &[
-                "idle",
-                "--sockets",
-                "20",
-                "--users",
-                "5",
-                "--duration",
-                "1",
-                "--user-prefix",
-                "ttabs",
-            ],
+            "idle --sockets 20 --users 5 --duration 1 --user-prefix ttabs",
         )
         .await;
     tabs.assert_ok();
@@ -381,15 +332,7 @@ async fn login_storm_logs_every_user_in() {
     let login = server
         .bench(
             "login",
-            &[
-                "login",
-                "--logins",
-                "5",
-                "--concurrency",
-                "2",
-                "--user-prefix",
-                "tlogin",
-            ],
+            "login --logins 5 --concurrency 2 --user-prefix tlogin",
         )
         .await;
     login.assert_ok();
@@ -418,17 +361,13 @@ async fn a_rate_over_the_flood_limit_is_refused() {
 #[tokio::test(flavor = "current_thread")]
 async fn a_wrong_password_is_reported_not_waited_for() {
     let server = Server::start().await;
-    let join = ["join", "--sockets", "2", "--user-prefix", "tjoin"];
-    server.bench("join", &join).await.assert_ok();
+    let join = "join --sockets 2 --user-prefix tjoin";
+    server.bench("join", join).await.assert_ok();
     // The names exist now: register answers 409, the login 401.
-    let bad = run_bench(
-        &[
-            &join[..],
-            &["--url", &server.url(), "--password", "wrong-password"],
-        ]
-        .concat(),
-    )
-    .await;
+    let url = server.url();
+    let mut args: Vec<&str> = join.split_whitespace().collect();
+    args.extend(["--url", &url, "--password", "wrong-password"]);
+    let bad = run_bench(&args).await;
     bad.assert_refused("401");
     server.stop().await;
 }
@@ -439,21 +378,7 @@ async fn report_writes_a_page_from_a_recorded_chat_run() {
     let chat = server
         .bench(
             "chat",
-            &[
-                "chat",
-                "--sockets",
-                "4",
-                "--senders",
-                "3",
-                "--rate",
-                "1",
-                "--warmup",
-                "0",
-                "--duration",
-                "1",
-                "--user-prefix",
-                "treport",
-            ],
+            "chat --sockets 4 --senders 3 --rate 1 --warmup 0 --duration 1 --user-prefix treport",
         )
         .await;
     chat.assert_ok();
