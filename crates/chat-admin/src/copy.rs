@@ -50,6 +50,9 @@ pub struct MessageRow {
     pub content: String,
     pub message_type: Option<String>,
     pub timestamp: Option<NaiveDateTime>,
+    /// A deleted message keeps its row, with when and by whom.
+    pub deleted_at: Option<NaiveDateTime>,
+    pub deleted_by: Option<i32>,
 }
 
 /// A `sessions` row, every column.
@@ -202,7 +205,15 @@ table!(
     messages,
     i64,
     MessageRow,
-    [id, user_id, content, message_type, timestamp]
+    [
+        id,
+        user_id,
+        content,
+        message_type,
+        timestamp,
+        deleted_at,
+        deleted_by
+    ]
 );
 table!(
     Sessions,

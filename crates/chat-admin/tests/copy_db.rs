@@ -81,6 +81,8 @@ async fn seeded_sqlite() -> TestDatabase {
         "UPDATE messages SET message_type = NULL WHERE id = 7;
          UPDATE messages SET timestamp = NULL WHERE id = 8;
          UPDATE users SET created_at = NULL WHERE id = 9;
+         UPDATE messages SET content = '', message_type = NULL,
+             deleted_at = '2026-01-01 00:00:00', deleted_by = 1 WHERE id = 10;
          DELETE FROM messages WHERE id > 300;
          INSERT INTO sessions (id, data, expiry_date) VALUES
              ('s1', '{\"a\":1}', '2099-01-01 00:00:00.123456'),
@@ -135,6 +137,12 @@ async fn round_trip_into_a_fresh_postgres_database() {
         assert_eq!((user.id, user.created_at), (9, None));
         assert!(user.password_hash.starts_with("$2b$"));
         assert_eq!(all_messages(&pg)[6].message_type, None);
+        // A deleted message stays deleted (not an empty visible one).
+        let deleted = &all_messages(&pg)[9];
+        assert_eq!(
+            (deleted.deleted_at.is_some(), deleted.deleted_by),
+            (true, Some(1))
+        );
 
         // The sequences go on past the largest ids: new rows through chat-domain.
         let mut conn = pg.conn().unwrap();

@@ -461,3 +461,52 @@ fn help_documents_every_flag() {
         assert!(help.contains(flag), "--help lacks {flag}:\n{help}");
     }
 }
+
+on_both_backends! {
+    /// Deleted messages (PROTOCOL.md §6.7: the row keeps id, author, times)
+    /// age out with the rest: an old one is removed, a recent one stays, and
+    /// neither counts as an image.
+    fn deleted_messages_age_out_with_the_rest(backend: Backend) {
+        use chat_domain::deletion::{self, Deleter};
+        let w = World::on(backend);
+        let mut conn = w.db.conn().unwrap();
+        let alice = users::create(
+            &mut conn,
+            "alice",
+            "$2b$04$notarealhashnotarealhashnotarealhashnotarealhashnot",
+        )
+        .unwrap();
+        let admin = Deleter { user_id: alice.id, is_admin: true };
+        let mut store = |content: &str, kind, at| {
+            let m = messages::insert(
+                &mut conn,
+                NewMessage {
+                    user_id: alice.id,
+                    username: "alice".into(),
+                    content: content.into(),
+                    message_type: kind,
+                    timestamp: at,
+                },
+            )
+            .unwrap();
+            m.id
+        };
+        let old = store("/uploads/old.png", MessageType::Image, days_ago(8));
+        let recent = store("recent", MessageType::Text, days_ago(1));
+        store("kept", MessageType::Text, days_ago(1));
+        let recall = chrono::Duration::seconds(120);
+        for id in [old, recent] {
+            deletion::delete(&mut conn, id, admin, timestamps::now(), recall).unwrap();
+        }
+        drop(conn);
+
+        let out = w.cleanup(&[]);
+        assert_ok(&out);
+        assert_eq!(count(&out, "messages"), 1, "{}", stdout(&out));
+        assert_eq!(count(&out, "images"), 0, "{}", stdout(&out));
+        assert_eq!(w.contents(), vec!["kept".to_owned()]);
+        let mut conn = w.db.conn().unwrap();
+        let listed = deletion::deleted_since(&mut conn, None, days_ago(30)).unwrap();
+        assert_eq!(listed.iter().map(|d| d.id).collect::<Vec<_>>(), vec![recent]);
+    }
+}

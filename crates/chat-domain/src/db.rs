@@ -363,7 +363,9 @@ struct TableSql {
 /// ids from 1 again, and a page catching up with `after_id` never sees the
 /// new messages. Rebuild such a table with AUTOINCREMENT, every row copied as
 /// it is (same ids, values and column types); SQLite then never reuses an id.
-/// A table made by our migration already has it: nothing to do.
+/// A table made by our migration already has it: nothing to do. It runs
+/// after the migrations, so the columns they added (`deleted_at`,
+/// `deleted_by`) are there to copy.
 fn never_reuse_message_ids(conn: &mut DbConnection) -> Result<()> {
     let DbConnection::Sqlite(c) = conn else {
         return Ok(()); // BIGSERIAL never goes back.
@@ -385,16 +387,22 @@ fn never_reuse_message_ids(conn: &mut DbConnection) -> Result<()> {
              user_id INTEGER NOT NULL REFERENCES users (id),
              content TEXT NOT NULL,
              message_type VARCHAR(20),
-             timestamp DATETIME
+             timestamp DATETIME,
+             deleted_at DATETIME,
+             deleted_by INTEGER
          );
-         INSERT INTO messages_autoincrement (id, user_id, content, message_type, timestamp)
-             SELECT id, user_id, content, message_type, timestamp FROM messages ORDER BY id;
+         INSERT INTO messages_autoincrement
+             (id, user_id, content, message_type, timestamp, deleted_at, deleted_by)
+             SELECT id, user_id, content, message_type, timestamp, deleted_at, deleted_by
+             FROM messages ORDER BY id;
          DROP TABLE messages;
          ALTER TABLE messages_autoincrement RENAME TO messages;
          CREATE INDEX IF NOT EXISTS ix_messages_timestamp ON messages (timestamp);
          CREATE INDEX IF NOT EXISTS ix_messages_user_id ON messages (user_id);
          CREATE INDEX IF NOT EXISTS ix_messages_image_content ON messages (content)
-             WHERE message_type = 'image';",
+             WHERE message_type = 'image';
+         CREATE INDEX IF NOT EXISTS ix_messages_deleted_at ON messages (deleted_at)
+             WHERE deleted_at IS NOT NULL;",
     )?;
     tracing::info!("messages table rebuilt with AUTOINCREMENT: ids are never reused");
     Ok(())

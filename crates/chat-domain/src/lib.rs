@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod db;
+pub mod deletion;
 pub mod error;
 pub mod messages;
 pub mod passwords;
@@ -15,6 +16,7 @@ pub mod users;
 
 pub use accounts::Accounts;
 pub use db::{Backend, Database, DatabaseUrl, DbConnection, DbOptions};
+pub use deletion::{DeleteError, Deleted, DeletedNotice, Deleter};
 pub use error::{DomainError, ValidationError};
 pub use messages::{Message, MessageType, NewMessage, Page};
 pub use passwords::Passwords;

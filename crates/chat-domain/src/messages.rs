@@ -194,6 +194,7 @@ pub fn page(conn: &mut DbConnection, page: Page, since: NaiveDateTime) -> Result
     let base = messages::table
         .inner_join(users::table)
         .filter(messages::timestamp.ge(since))
+        .filter(messages::deleted_at.is_null())
         .select(MESSAGE_COLUMNS);
     let rows: Vec<MessageTuple> = match page {
         Page::Latest { limit } => base.order(messages::id.desc()).limit(limit).load(conn)?,

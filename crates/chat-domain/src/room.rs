@@ -6,6 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::connection::SimpleConnection;
 
 use crate::db::{Database, DbConnection};
+use crate::deletion::{self, DeleteError, Deleted, DeletedNotice, Deleter};
 use crate::error::Result;
 use crate::messages::{self, Message, NewMessage, Page};
 
@@ -81,6 +82,29 @@ impl Messages {
                 }
                 result
             })
+            .await
+    }
+
+    /// Deletes message `id` if `by` may (PROTOCOL.md §6): the author within
+    /// `recall` of its time, an admin any time.
+    pub async fn delete(
+        &self,
+        id: i64,
+        by: Deleter,
+        recall: chrono::Duration,
+    ) -> std::result::Result<Deleted, DeleteError> {
+        let now = crate::timestamps::now();
+        self.db
+            .run(move |conn| Ok(deletion::delete(conn, id, by, now, recall)))
+            .await?
+    }
+
+    /// Deletions at or after `since` (all when None) of messages inside the
+    /// retention window, oldest first.
+    pub async fn deleted_since(&self, since: Option<NaiveDateTime>) -> Result<Vec<DeletedNotice>> {
+        let window = self.retention_cutoff();
+        self.db
+            .run(move |conn| deletion::deleted_since(conn, since, window))
             .await
     }
 

@@ -18,6 +18,10 @@ diesel::table! {
         content -> Text,
         message_type -> Nullable<Text>,
         timestamp -> Nullable<Timestamp>,
+        /// When the message was deleted (recalled or removed by an admin).
+        deleted_at -> Nullable<Timestamp>,
+        /// Who deleted it (a user id).
+        deleted_by -> Nullable<Integer>,
     }
 }
 

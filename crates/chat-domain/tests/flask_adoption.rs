@@ -367,3 +367,49 @@ async fn message_ids_keep_going_up_after_the_cleanup_empties_an_adopted_room() {
         "a page catching up after id {last_seen} sees the new message"
     );
 }
+
+/// The adopted `messages` table gets the deletion columns too (the rebuild
+/// that gives it AUTOINCREMENT keeps them): a Flask-era message can be
+/// deleted by an admin, leaves history and is listed as deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flask_message_can_be_deleted_on_an_adopted_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, manifest) = make_flask_database(dir.path());
+    let db = open(&path);
+    let columns = dump(
+        &path,
+        "SELECT name AS row FROM pragma_table_info('messages') ORDER BY cid",
+    );
+    assert!(
+        columns.iter().any(|c| c == "deleted_at") && columns.iter().any(|c| c == "deleted_by"),
+        "{columns:?}"
+    );
+    let mut conn = db.conn().unwrap();
+    let id = messages::max_id(&mut conn).unwrap();
+    let admin = manifest.users[0].id;
+    let now = common::now();
+    let by = chat_domain::Deleter {
+        user_id: admin,
+        is_admin: true,
+    };
+    let deleted =
+        chat_domain::deletion::delete(&mut conn, id, by, now, chrono::Duration::seconds(120))
+            .unwrap();
+    assert_eq!(deleted.id, id);
+    let shown = messages::page(
+        &mut conn,
+        Page::Latest { limit: 10_000 },
+        NaiveDateTime::MIN,
+    )
+    .unwrap();
+    assert!(shown.iter().all(|m| m.id != id));
+    let listed = chat_domain::deletion::deleted_since(&mut conn, None, NaiveDateTime::MIN).unwrap();
+    assert_eq!(listed.iter().map(|d| d.id).collect::<Vec<_>>(), vec![id]);
+    drop(conn);
+    // Opening it again changes nothing more.
+    drop(db);
+    let db = open(&path);
+    let mut conn = db.conn().unwrap();
+    let listed = chat_domain::deletion::deleted_since(&mut conn, None, NaiveDateTime::MIN).unwrap();
+    assert_eq!(listed.len(), 1);
+}

@@ -4,7 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use crate::protocol::{Done, Success, UserBody};
+use crate::protocol::{AccountUser, Done, Success, UserBody};
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
@@ -101,10 +101,13 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
     }
 }
 
-fn user_body(user: &User) -> Json<UserBody> {
+fn user_body(state: &AppState, user: &User) -> Json<UserBody> {
     Json(UserBody {
         success: Success,
-        user: PublicUser::from(user),
+        user: AccountUser {
+            user: PublicUser::from(user),
+            is_admin: state.config.is_admin(&user.username),
+        },
     })
 }
 
@@ -146,7 +149,7 @@ pub async fn register(
     let user = registered?;
     tracing::info!(user_id = user.id, username = %user.username, client = %address, "registered");
     start_session(&mut auth, &session, &user).await?;
-    Ok((StatusCode::CREATED, user_body(&user)))
+    Ok((StatusCode::CREATED, user_body(&state, &user)))
 }
 
 /// The client's address: the peer's, or behind a trusted proxy the one it reports.
@@ -227,7 +230,7 @@ pub async fn login(
     metrics::counter!(telemetry::LOGINS, "result" => "success").increment(1);
     start_session(&mut auth, &session, &user).await?;
     tracing::info!(user_id = user.id, "logged in");
-    Ok(user_body(&user))
+    Ok(user_body(&state, &user))
 }
 
 /// `POST /api/logout`: the session is destroyed and its sockets disconnected.
@@ -245,8 +248,11 @@ pub async fn logout(
 }
 
 /// `GET /api/current_user`
-pub async fn current_user(CurrentUser(user): CurrentUser) -> Json<UserBody> {
-    user_body(&user)
+pub async fn current_user(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> Json<UserBody> {
+    user_body(&state, &user)
 }
 
 #[cfg(test)]

@@ -89,6 +89,16 @@ pub struct Config {
     #[arg(long, env = "CSP", value_enum, default_value_t = CspMode::Auto)]
     pub csp: CspMode,
 
+    /// Admins (comma-separated, exact usernames): they may delete any
+    /// message at any time; `is_admin` in the user object says who they are.
+    #[arg(long, env = "ADMIN_USERS", value_delimiter = ',')]
+    pub admin_users: Vec<String>,
+
+    /// Seconds after sending during which the author may recall (delete)
+    /// their own message.
+    #[arg(long, env = "RECALL_SECONDS", default_value_t = 120)]
+    pub recall_seconds: u32,
+
     #[command(flatten)]
     pub limits: LimitArgs,
 
@@ -168,6 +178,18 @@ impl Config {
         self.max_upload_mb * 1024 * 1024
     }
 
+    /// Whether `username` is one of `--admin-users` (exact names).
+    pub fn is_admin(&self, username: &str) -> bool {
+        self.admin_users
+            .iter()
+            .any(|a| !a.trim().is_empty() && a.trim() == username)
+    }
+
+    /// The author's recall window.
+    pub fn recall_window(&self) -> chrono::Duration {
+        chrono::Duration::seconds(i64::from(self.recall_seconds))
+    }
+
     /// Allowed origins normalised for comparison (no trailing slash, lower case).
     pub fn normalized_origins(&self) -> Vec<String> {
         self.allowed_origins
@@ -218,6 +240,16 @@ mod tests {
             (h.port, h.host.as_str(), h.timeout_s),
             (5123, "127.0.0.1", 3)
         );
+    }
+
+    #[test]
+    fn admins_are_exact_names_and_recall_defaults_to_two_minutes() {
+        let c = Config::try_parse_from(["chat-server", "--admin-users", "Alice, bob,"]).unwrap();
+        assert!(c.is_admin("Alice") && c.is_admin("bob"));
+        assert!(!c.is_admin("alice") && !c.is_admin(""));
+        assert_eq!(c.recall_seconds, 120);
+        let none = Config::try_parse_from(["chat-server"]).unwrap();
+        assert!(!none.is_admin("Alice"));
     }
 
     #[test]

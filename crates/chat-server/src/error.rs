@@ -45,6 +45,15 @@ pub enum AppError {
     DiskLow,
     #[error("发送太频繁，请稍后再试")]
     Flooding,
+    /// `delete_message`: no such message, or it is deleted already (404).
+    #[error("消息不存在或已被删除")]
+    MessageNotFound,
+    /// `delete_message`: someone else's message, and no admin (403).
+    #[error("只能撤回自己的消息")]
+    NotYourMessage,
+    /// `delete_message`: the author's recall window (seconds) has passed (403).
+    #[error("消息发送已超过 {0} 秒，无法撤回")]
+    RecallExpired(u64),
     #[error("上传超时")]
     Timeout,
     /// 408: the request body trickled in (`crate::slow_body`).
@@ -77,6 +86,7 @@ fn limited_text(reason: &str, retry_after: &Duration) -> String {
         }
         crate::limits::UPLOADS => "上传太频繁，请稍后再试".to_owned(),
         crate::limits::UPLOAD_BYTES => format!("今日上传已达上限，请 {m} 分钟后再试"),
+        crate::limits::DELETES => "删除太频繁，请稍后再试".to_owned(),
         _ => "请求太频繁，请稍后再试".to_owned(),
     }
 }
@@ -98,7 +108,8 @@ impl AppError {
         match self {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Unauthorized | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
-            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::NotFound(_) | AppError::MessageNotFound => StatusCode::NOT_FOUND,
+            AppError::NotYourMessage | AppError::RecallExpired(_) => StatusCode::FORBIDDEN,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::UsernameTaken => StatusCode::CONFLICT,
             AppError::TooLarge(_) | AppError::BadRequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -156,6 +167,9 @@ impl AppError {
             AppError::SlowBody => crate::slow_body::BODY_TOO_SLOW,
             AppError::Unavailable(_) => "unavailable",
             AppError::Unauthorized | AppError::BadCredentials => "unauthorized",
+            AppError::MessageNotFound => "not_found",
+            AppError::NotYourMessage => "not_yours",
+            AppError::RecallExpired(_) => "too_late",
             _ => "other",
         }
     }
@@ -173,6 +187,18 @@ impl From<DomainError> for AppError {
             DomainError::UsernameTaken => AppError::UsernameTaken,
             e if e.is_unavailable() => AppError::Unavailable(Some(Arc::new(e))),
             e => AppError::Internal(Arc::new(e)),
+        }
+    }
+}
+
+impl From<chat_domain::DeleteError> for AppError {
+    fn from(e: chat_domain::DeleteError) -> Self {
+        use chat_domain::DeleteError;
+        match e {
+            DeleteError::NotFound => AppError::MessageNotFound,
+            DeleteError::NotYours => AppError::NotYourMessage,
+            DeleteError::TooLate(secs) => AppError::RecallExpired(secs),
+            DeleteError::Domain(e) => e.into(),
         }
     }
 }

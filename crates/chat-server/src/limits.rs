@@ -11,6 +11,11 @@ use async_trait::async_trait;
 /// PROTOCOL.md: 20 accepted messages per 10 seconds, per user, across sockets.
 pub const FLOOD_LIMIT: usize = 20;
 pub const FLOOD_WINDOW: Duration = Duration::from_secs(10);
+/// `delete_message`: deletions per user in any 10 seconds, a budget of its
+/// own (an admin cleaning up a spam wave is not held to the send limit, and
+/// a deleter cannot spend the database's writes without bound).
+pub const DELETE_LIMIT: u64 = 60;
+pub const DELETE_WINDOW: Duration = Duration::from_secs(10);
 /// Failed logins for one name from one address before the lockout.
 pub const LOGIN_FAILURES: usize = 5;
 pub const LOGIN_WINDOW: Duration = Duration::from_secs(15 * 60);
@@ -44,6 +49,7 @@ pub const REGISTER: &str = "register";
 pub const LOGIN_FAILURES_PER_ADDRESS: &str = "login_failures";
 pub const UPLOADS: &str = "uploads";
 pub const UPLOAD_BYTES: &str = "upload_quota";
+pub const DELETES: &str = "deletes";
 pub const SOCKETS_PER_USER: &str = "sockets_per_user";
 pub const DISK_SPACE: &str = "disk_space";
 
@@ -61,6 +67,8 @@ pub struct Budgets {
     pub uploads: Option<Budget>,
     /// Bytes uploaded per user.
     pub upload_bytes: Option<Budget>,
+    /// `delete_message` events per user ([`DELETE_LIMIT`]).
+    pub deletes: Option<Budget>,
 }
 
 impl Budgets {
@@ -78,6 +86,7 @@ impl Budgets {
                 args.upload_quota_mb.saturating_mul(MIB),
                 Duration::from_secs(24 * 60 * 60),
             ),
+            deletes: Budget::new(DELETES, DELETE_LIMIT, DELETE_WINDOW),
         }
     }
 }

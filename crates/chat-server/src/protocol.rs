@@ -21,6 +21,10 @@ pub enum Event {
     OnlineUsers,
     /// Server → one socket: a refusal when the client asked for no ack ([`ErrorEvent`]).
     Error,
+    /// Client → server: recall or delete a message (`{"id": int}`, with an ack).
+    DeleteMessage,
+    /// Server → all: a message was deleted ([`MessageDeleted`]).
+    MessageDeleted,
     /// Server → one socket: nobody listens to it; a send that fails at once
     /// finds a socket whose queue is full (see `socket::broadcast`).
     Probe,
@@ -35,6 +39,8 @@ impl Event {
             Event::UserLeft => "user_left",
             Event::OnlineUsers => "online_users",
             Event::Error => "error",
+            Event::DeleteMessage => "delete_message",
+            Event::MessageDeleted => "message_deleted",
             Event::Probe => "_probe",
         }
     }
@@ -83,7 +89,42 @@ pub struct Done {
 #[derive(Debug, Clone, Serialize)]
 pub struct UserBody {
     pub success: Success,
+    pub user: AccountUser,
+}
+
+/// The `User` of register, login and current_user: the Flask fields, plus
+/// `is_admin` (§6, additive).
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountUser {
+    #[serde(flatten)]
     pub user: PublicUser,
+    pub is_admin: bool,
+}
+
+/// `message_deleted`, and each entry of `GET /api/messages/deleted`: which
+/// message, who deleted it, when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MessageDeleted {
+    pub id: i64,
+    pub username: String,
+    pub timestamp: String,
+}
+
+impl From<&chat_domain::DeletedNotice> for MessageDeleted {
+    fn from(n: &chat_domain::DeletedNotice) -> Self {
+        Self {
+            id: n.id,
+            username: n.username.clone(),
+            timestamp: chat_domain::timestamps::to_rfc3339(&n.deleted_at),
+        }
+    }
+}
+
+/// `GET /api/messages/deleted`: deletions, oldest first.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeletedList {
+    pub success: Success,
+    pub deleted: Vec<MessageDeleted>,
 }
 
 /// `GET /api/messages`: a page, oldest first.
@@ -187,6 +228,8 @@ mod tests {
             Event::UserLeft,
             Event::OnlineUsers,
             Event::Error,
+            Event::DeleteMessage,
+            Event::MessageDeleted,
             Event::Probe,
         ]
         .iter()
@@ -203,7 +246,21 @@ mod tests {
             "user",
             UserBody {
                 success: Success,
-                user: alice()
+                user: AccountUser {
+                    user: alice(),
+                    is_admin: false
+                }
+            }
+        );
+        insta::assert_json_snapshot!(
+            "deleted_list",
+            DeletedList {
+                success: Success,
+                deleted: vec![MessageDeleted {
+                    id: 42,
+                    username: "alice".into(),
+                    timestamp: "2025-06-26T08:01:02.345Z".into()
+                }]
             }
         );
         insta::assert_json_snapshot!(
@@ -250,6 +307,15 @@ mod tests {
             }
         );
         insta::assert_json_snapshot!("new_message", m);
+        insta::assert_json_snapshot!("delete_ack", Done { success: Success });
+        insta::assert_json_snapshot!(
+            "message_deleted",
+            MessageDeleted {
+                id: 42,
+                username: "admin".into(),
+                timestamp: "2025-06-26T08:01:02.345Z".into()
+            }
+        );
         insta::assert_json_snapshot!(
             "error_event",
             ErrorEvent {

@@ -11,6 +11,8 @@ pub const SOCKETS_CONNECTED: &str = "chat_sockets_connected";
 pub const USERS_ONLINE: &str = "chat_users_online";
 pub const MESSAGES_STORED: &str = "chat_messages_stored_total";
 pub const MESSAGES_REFUSED: &str = "chat_messages_refused_total";
+pub const MESSAGES_DELETED: &str = "chat_messages_deleted_total";
+pub const DELETES_REFUSED: &str = "chat_deletes_refused_total";
 pub const BROADCAST_SECONDS: &str = "chat_message_broadcast_seconds";
 pub const BROADCAST_DROPS: &str = "chat_broadcast_drops_total";
 pub const SLOW_READERS_EVICTED: &str = "chat_slow_readers_evicted_total";
@@ -55,6 +57,8 @@ fn describe() {
     metrics::describe_gauge!(USERS_ONLINE, "Users online in the room");
     metrics::describe_counter!(MESSAGES_STORED, "Chat messages stored and broadcast");
     metrics::describe_counter!(MESSAGES_REFUSED, "send_message refusals, by reason");
+    metrics::describe_counter!(MESSAGES_DELETED, "Messages recalled or deleted");
+    metrics::describe_counter!(DELETES_REFUSED, "delete_message refusals, by reason");
     metrics::describe_counter!(REFUSALS, "Refusals by a limit, by reason");
     metrics::describe_gauge!(
         HTTP_CONNECTIONS_OPEN,

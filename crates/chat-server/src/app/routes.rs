@@ -53,6 +53,7 @@ pub fn router<A: Adapter>(
         .route("/api/logout", post(auth::logout))
         .route("/api/current_user", get(auth::current_user))
         .route("/api/messages", get(messages::history))
+        .route("/api/messages/deleted", get(messages::deleted))
         .route("/api/upload", post(uploads::upload))
         .route("/api/settings", get(uploads::settings))
         .route("/api/", any(api_not_found))

@@ -11,7 +11,7 @@ use chat_domain::{MessageType, Page};
 
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
-use crate::protocol::{MessagesPage, Success};
+use crate::protocol::{DeletedList, MessageDeleted, MessagesPage, Success};
 use crate::state::AppState;
 
 pub const DEFAULT_PAGE: i64 = 50;
@@ -62,6 +62,34 @@ pub async fn history(
     Ok(Json(MessagesPage {
         success: Success,
         messages,
+    }))
+}
+
+/// `since`: an RFC 3339 time (any offset), as UTC.
+pub fn parse_since(params: &HashMap<String, String>) -> AppResult<Option<chrono::NaiveDateTime>> {
+    params
+        .get("since")
+        .map(|v| {
+            chrono::DateTime::parse_from_rfc3339(v.trim())
+                .map(|t| t.naive_utc())
+                .map_err(|_| AppError::bad_request("since 必须是 RFC 3339 时间"))
+        })
+        .transpose()
+}
+
+/// `GET /api/messages/deleted?since=`: deletions of the retention window
+/// (at or after `since`), oldest first, for a page that was offline.
+pub async fn deleted(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    params: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> AppResult<Json<DeletedList>> {
+    let Query(params) = params.map_err(|_| AppError::bad_request("查询参数格式错误"))?;
+    let since = parse_since(&params)?;
+    let deleted = state.messages.deleted_since(since).await?;
+    Ok(Json(DeletedList {
+        success: Success,
+        deleted: deleted.iter().map(MessageDeleted::from).collect(),
     }))
 }
 
@@ -155,6 +183,19 @@ mod tests {
             &[("after_id", "-1")],
         ] {
             assert!(parse_page(&q(bad)).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn since_is_an_rfc_3339_time() {
+        assert_eq!(parse_since(&q(&[])).unwrap(), None);
+        let t = parse_since(&q(&[("since", "2025-06-26T10:01:02.5+02:00")]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(t.to_string(), "2025-06-26 08:01:02.500");
+        assert!(parse_since(&q(&[("since", "2025-06-26T08:01:02.345Z")])).is_ok());
+        for bad in ["yesterday", "", "2025-06-26", "1750000000"] {
+            assert!(parse_since(&q(&[("since", bad)])).is_err(), "{bad:?}");
         }
     }
 

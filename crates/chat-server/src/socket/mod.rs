@@ -1,5 +1,5 @@
 //! The Socket.IO side of PROTOCOL.md §4: the handshake's session check,
-//! presence announcements and `send_message`.
+//! presence announcements and `send_message`; §6's `delete_message` (delete.rs).
 
 use std::convert::Infallible;
 use std::str::FromStr;
@@ -26,6 +26,7 @@ use crate::state::AppState;
 use crate::telemetry;
 
 mod broadcast;
+mod delete;
 mod order;
 mod request_head;
 mod slots;
@@ -40,6 +41,8 @@ pub struct SocketUser {
     pub id: i32,
     pub username: Arc<str>,
     pub session_id: Arc<str>,
+    /// One of `--admin-users`.
+    pub is_admin: bool,
 }
 
 /// Why a handshake was refused; the client sees it in `connect_error`.
@@ -108,6 +111,7 @@ async fn authenticate<A: Adapter>(
         .map_err(|_| HandshakeError::Unavailable)?
         .ok_or(HandshakeError::Unauthorized)?;
     let user = SocketUser {
+        is_admin: state.config.is_admin(&user.username),
         id: user.id,
         username: user.username.into(),
         session_id: session_id.to_string().into(),
@@ -123,6 +127,7 @@ async fn authenticate<A: Adapter>(
     s.extensions.insert(PresenceState::default());
     s.extensions.insert(SocketOrder::default());
     s.on(Event::SendMessage.name(), on_send_message::<A>);
+    s.on(Event::DeleteMessage.name(), delete::on_delete_message::<A>);
     s.on_disconnect(on_disconnect::<A>);
     Ok(())
 }
@@ -304,26 +309,48 @@ async fn on_send_message<A: Adapter>(
         Ok(stored) => stored.await,
         Err(e) => Err(e),
     };
-    let sent = match outcome {
-        Ok(message) => ack.send(&MessageAck {
+    match outcome {
+        Ok(message) => answered(ack.send(&MessageAck {
             success: Success,
             message: &message,
-        }),
-        Err(e) => {
-            e.log("send_message");
-            metrics::counter!(telemetry::MESSAGES_REFUSED, "reason" => e.reason()).increment(1);
-            if !wants_ack {
-                let _ = s.emit(
-                    Event::Error,
-                    &ErrorEvent {
-                        message: e.to_string(),
-                    },
-                );
-                return;
-            }
-            ack.send(&e.body())
-        }
-    };
+        })),
+        Err(e) => refuse(
+            &s,
+            ack,
+            wants_ack,
+            &e,
+            "send_message",
+            telemetry::MESSAGES_REFUSED,
+        ),
+    }
+}
+
+/// A refused event: logged, counted in `counter` by reason, and answered in
+/// its ack, or with the `error` event when the client asked for no ack.
+pub(crate) fn refuse<A: Adapter>(
+    s: &SocketRef<A>,
+    ack: AckSender<A>,
+    wants_ack: bool,
+    e: &AppError,
+    event: &'static str,
+    counter: &'static str,
+) {
+    e.log(event);
+    metrics::counter!(counter, "reason" => e.reason()).increment(1);
+    if wants_ack {
+        answered(ack.send(&e.body()));
+    } else {
+        let _ = s.emit(
+            Event::Error,
+            &ErrorEvent {
+                message: e.to_string(),
+            },
+        );
+    }
+}
+
+/// An ack that could not be sent: the socket is gone, nothing to do.
+pub(crate) fn answered(sent: Result<(), impl std::fmt::Display>) {
     if let Err(e) = sent {
         tracing::debug!(error = %e, "acknowledgement not sent");
     }

@@ -109,6 +109,17 @@ impl Uploads {
         }
     }
 
+    /// Removes the file of a deleted image message (gone already is fine).
+    pub async fn discard(&self, name: &str) {
+        match tokio::fs::remove_file(self.dir.join(name)).await {
+            Ok(()) => tracing::info!(file = name, "image of a deleted message removed"),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                tracing::warn!(file = name, error = %e, "cannot remove the image of a deleted message")
+            }
+        }
+    }
+
     /// Streams the `file` field of a multipart body into the folder; the
     /// stored file once every byte is on disk.
     pub async fn store(
