@@ -29,7 +29,7 @@ pub async fn on_delete_message<A: Adapter>(
             ack,
             wants_ack,
             &e,
-            "delete_message",
+            Event::DeleteMessage,
             telemetry::DELETES_REFUSED,
         ),
     }

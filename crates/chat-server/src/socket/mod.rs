@@ -319,7 +319,7 @@ async fn on_send_message<A: Adapter>(
             ack,
             wants_ack,
             &e,
-            "send_message",
+            Event::SendMessage,
             telemetry::MESSAGES_REFUSED,
         ),
     }
@@ -332,10 +332,10 @@ pub(crate) fn refuse<A: Adapter>(
     ack: AckSender<A>,
     wants_ack: bool,
     e: &AppError,
-    event: &'static str,
+    event: Event,
     counter: &'static str,
 ) {
-    e.log(event);
+    e.log(event.name());
     metrics::counter!(counter, "reason" => e.reason()).increment(1);
     if wants_ack {
         answered(ack.send(&e.body()));
