@@ -102,10 +102,12 @@ export function assertTimestamp(ts, what = "timestamp", slackMs = 10 * 60 * 1000
   assert.ok(Math.abs(Date.now() - t) < slackMs, `${what} ${ts} must be close to now`);
 }
 
-/** Asserts a `User` object: exactly {id, username, created_at}. */
+/** Asserts a `User` object: exactly the Flask room's {id, username, created_at}
+ * and `is_admin` (PROTOCOL §6.6; false: the suite names no admin). */
 export function assertUser(u, username) {
   assert.ok(u && typeof u === "object", "user must be an object");
-  assert.deepEqual(Object.keys(u).sort(), ["created_at", "id", "username"], `User fields: ${JSON.stringify(u)}`);
+  assert.deepEqual(Object.keys(u).sort(), ["created_at", "id", "is_admin", "username"], `User fields: ${JSON.stringify(u)}`);
+  assert.equal(u.is_admin, false, "no admin is named");
   assert.ok(Number.isInteger(u.id) && u.id > 0, "user.id must be a positive integer");
   if (username !== undefined) assert.equal(u.username, username);
   assertTimestamp(u.created_at, "user.created_at", 365 * 24 * 3600 * 1000);

@@ -18,7 +18,9 @@ def parse_ts(ts):
 
 
 def assert_user(u, username=None):
-    assert set(u) == {"id", "username", "created_at"}, u
+    # The Flask room's fields, and is_admin (PROTOCOL §6.6; no admin is named here).
+    assert set(u) == {"id", "username", "created_at", "is_admin"}, u
+    assert u["is_admin"] is False, u
     assert isinstance(u["id"], int)
     if username is not None:
         assert u["username"] == username
