@@ -2,6 +2,7 @@
 
 use crate::db::Database;
 use crate::error::{DomainError, Result};
+use crate::moderation::{self, BanError, Moderator};
 use crate::passwords::{validate_password, Passwords};
 use crate::users::{self, validate_username, User};
 
@@ -55,5 +56,56 @@ impl Accounts {
 
     pub async fn find(&self, id: i32) -> Result<Option<User>> {
         self.db.run(move |conn| users::find_by_id(conn, id)).await
+    }
+
+    /// Bans the account of this exact name if `by` may (`is_admin` tells
+    /// whether a name is one of the operator's admins). Returns the account
+    /// and whether it was not banned before.
+    pub async fn ban(
+        &self,
+        username: String,
+        by: Moderator,
+        is_admin: impl Fn(&str) -> bool + Send + 'static,
+    ) -> std::result::Result<(User, bool), BanError> {
+        let now = crate::timestamps::now();
+        self.db
+            .run(move |conn| {
+                Ok((|| {
+                    let target = moderation::target(conn, &username)?;
+                    moderation::may_ban(by, &target, is_admin(&target.username))?;
+                    let newly = moderation::ban(conn, target.id, Some(by.user_id), now)?;
+                    Ok((target, newly))
+                })())
+            })
+            .await?
+    }
+
+    /// Lifts the ban of the account of this exact name if `by` is an admin.
+    /// Returns the account and whether it was banned.
+    pub async fn unban(
+        &self,
+        username: String,
+        by: Moderator,
+    ) -> std::result::Result<(User, bool), BanError> {
+        if !by.is_admin {
+            return Err(BanError::NotAdmin);
+        }
+        self.db
+            .run(move |conn| {
+                Ok((|| {
+                    let target = moderation::target(conn, &username)?;
+                    let lifted = moderation::unban(conn, target.id)?;
+                    Ok((target, lifted))
+                })())
+            })
+            .await?
+    }
+
+    /// Records that the user was seen now (a login, a socket).
+    pub async fn touch(&self, user_id: i32) -> Result<()> {
+        let now = crate::timestamps::now();
+        self.db
+            .run(move |conn| moderation::touch(conn, user_id, now))
+            .await
     }
 }

@@ -30,6 +30,13 @@ pub fn validate_password(password: &str) -> Result<(), ValidationError> {
     Ok(())
 }
 
+/// A new password checked and hashed on this thread, for the operator's
+/// tools (the server uses [`Passwords::hash`], off its async workers).
+pub fn hash_new_password(password: &str, cost: u32) -> Result<String> {
+    validate_password(password)?;
+    Ok(bcrypt::hash(password, cost)?)
+}
+
 #[derive(Clone)]
 pub struct Passwords {
     cost: u32,

@@ -8,6 +8,12 @@ diesel::table! {
         password_hash -> Text,
         created_at -> Nullable<Timestamp>,
         username_key -> Nullable<Text>,
+        /// When the account was banned (NULL: not banned).
+        banned_at -> Nullable<Timestamp>,
+        /// Who banned it (a user id; NULL for the operator's chat-admin).
+        banned_by -> Nullable<Integer>,
+        /// The last login or socket.
+        last_seen_at -> Nullable<Timestamp>,
     }
 }
 
@@ -30,8 +36,22 @@ diesel::table! {
         id -> Text,
         data -> Text,
         expiry_date -> Timestamp,
+        /// The logged-in user (NULL before login).
+        user_id -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    /// What chat-admin did, for running servers to apply to their sockets.
+    admin_events (id) {
+        id -> BigInt,
+        kind -> Text,
+        user_id -> Nullable<Integer>,
+        message_id -> Nullable<BigInt>,
+        actor -> Text,
+        created_at -> Timestamp,
     }
 }
 
 diesel::joinable!(messages -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, messages, sessions);
+diesel::allow_tables_to_appear_in_same_query!(users, messages, sessions, admin_events);

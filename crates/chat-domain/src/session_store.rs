@@ -38,7 +38,13 @@ struct SessionRow {
     id: String,
     data: String,
     expiry_date: NaiveDateTime,
+    /// Whose session it is, so that a ban or a new password ends them all.
+    user_id: Option<i32>,
 }
+
+/// The key under which the logged-in user's id is kept in a session (the
+/// socket handshake reads it too).
+pub const SESSION_USER_KEY: &str = "user_id";
 
 impl SessionRow {
     fn from_record(record: &Record) -> session_store::Result<Self> {
@@ -47,6 +53,11 @@ impl SessionRow {
             data: serde_json::to_string(record)
                 .map_err(|e| session_store::Error::Encode(e.to_string()))?,
             expiry_date: naive_utc(record.expiry_date),
+            user_id: record
+                .data
+                .get(SESSION_USER_KEY)
+                .and_then(serde_json::Value::as_i64)
+                .and_then(|id| i32::try_from(id).ok()),
         })
     }
 }

@@ -15,6 +15,15 @@ pub struct User {
     pub username: String,
     pub password_hash: String,
     pub created_at: Option<NaiveDateTime>,
+    /// When an admin or the operator banned the account; a banned user
+    /// cannot log in or connect.
+    pub banned_at: Option<NaiveDateTime>,
+}
+
+impl User {
+    pub fn is_banned(&self) -> bool {
+        self.banned_at.is_some()
+    }
 }
 
 /// The `User` object of the protocol: what others may see of an account.
@@ -85,6 +94,7 @@ pub fn create(conn: &mut DbConnection, username: &str, password_hash: &str) -> R
             users::username,
             users::password_hash,
             users::created_at,
+            users::banned_at,
         ))
         .get_result::<User>(conn)
         .map_err(|e| match e {

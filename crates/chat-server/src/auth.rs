@@ -22,8 +22,9 @@ use crate::{limits, telemetry};
 /// The session cookie's name (PROTOCOL.md §3: the Flask room's `session`).
 pub const SESSION_COOKIE: &str = "session";
 
-/// Where the logged-in user's id is kept in the session, for the socket handshake.
-pub const SESSION_USER_KEY: &str = "user_id";
+/// Where the logged-in user's id is kept in the session, for the socket
+/// handshake (the store files the session under it too).
+pub use chat_domain::session_store::SESSION_USER_KEY;
 
 /// The account behind a session.
 #[derive(Debug, Clone)]
@@ -70,8 +71,15 @@ impl AuthnBackend for AuthBackend {
             .map(SessionUser))
     }
 
+    /// A banned account's sessions are ended when it is banned; one that a
+    /// node still caches in a request counts as logged out all the same.
     async fn get_user(&self, id: &UserId<Self>) -> Result<Option<SessionUser>, DomainError> {
-        Ok(self.accounts.find(*id).await?.map(SessionUser))
+        Ok(self
+            .accounts
+            .find(*id)
+            .await?
+            .filter(|u| !u.is_banned())
+            .map(SessionUser))
     }
 }
 
@@ -227,10 +235,29 @@ pub async fn login(
         return Err(AppError::BadCredentials);
     };
     lockout.clear(&key).await.map_err(AppError::internal)?;
+    // The right password of a banned account: 403, so that the page can say
+    // so (a wrong one stays 401 above).
+    if user.is_banned() {
+        metrics::counter!(telemetry::LOGINS, "result" => "banned").increment(1);
+        tracing::info!(user_id = user.id, client = %ip, "login of a banned user refused");
+        return Err(AppError::Banned);
+    }
     metrics::counter!(telemetry::LOGINS, "result" => "success").increment(1);
     start_session(&mut auth, &session, &user).await?;
     tracing::info!(user_id = user.id, "logged in");
+    seen(&state, user.id);
     Ok(user_body(&state, &user))
+}
+
+/// Records in the background that the user was seen now (a login, a socket
+/// joining or leaving), for `chat-admin users`; a failure only costs that.
+pub fn seen(state: &AppState, user_id: i32) {
+    let accounts = state.accounts.clone();
+    tokio::spawn(async move {
+        if let Err(e) = accounts.touch(user_id).await {
+            tracing::debug!(error = %e, user_id, "last-seen time not recorded");
+        }
+    });
 }
 
 /// `POST /api/logout`: the session is destroyed and its sockets disconnected.

@@ -54,6 +54,12 @@ pub enum AppError {
     /// `delete_message`: the author's recall window (seconds) has passed (403).
     #[error("消息发送已超过 {0} 秒，无法撤回")]
     RecallExpired(u64),
+    /// Login with the right password of a banned account (403).
+    #[error("该账号已被封禁")]
+    Banned,
+    /// `ban_user` / `unban_user` refused by the rules (403 / 404).
+    #[error("{0}")]
+    BanRefused(#[source] chat_domain::BanError),
     #[error("上传超时")]
     Timeout,
     /// 408: the request body trickled in (`crate::slow_body`).
@@ -87,6 +93,7 @@ fn limited_text(reason: &str, retry_after: &Duration) -> String {
         crate::limits::UPLOADS => "上传太频繁，请稍后再试".to_owned(),
         crate::limits::UPLOAD_BYTES => format!("今日上传已达上限，请 {m} 分钟后再试"),
         crate::limits::DELETES => "删除太频繁，请稍后再试".to_owned(),
+        crate::limits::BANS => "封禁操作太频繁，请稍后再试".to_owned(),
         _ => "请求太频繁，请稍后再试".to_owned(),
     }
 }
@@ -109,7 +116,11 @@ impl AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Unauthorized | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
             AppError::NotFound(_) | AppError::MessageNotFound => StatusCode::NOT_FOUND,
-            AppError::NotYourMessage | AppError::RecallExpired(_) => StatusCode::FORBIDDEN,
+            AppError::NotYourMessage | AppError::RecallExpired(_) | AppError::Banned => {
+                StatusCode::FORBIDDEN
+            }
+            AppError::BanRefused(chat_domain::BanError::UnknownUser) => StatusCode::NOT_FOUND,
+            AppError::BanRefused(_) => StatusCode::FORBIDDEN,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::UsernameTaken => StatusCode::CONFLICT,
             AppError::TooLarge(_) | AppError::BadRequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -170,6 +181,14 @@ impl AppError {
             AppError::MessageNotFound => "not_found",
             AppError::NotYourMessage => "not_yours",
             AppError::RecallExpired(_) => "too_late",
+            AppError::Banned => "banned",
+            AppError::BanRefused(e) => match e {
+                chat_domain::BanError::NotAdmin => "not_admin",
+                chat_domain::BanError::UnknownUser => "unknown_user",
+                chat_domain::BanError::Yourself => "yourself",
+                chat_domain::BanError::AnotherAdmin => "admin",
+                chat_domain::BanError::Domain(_) => "other",
+            },
             _ => "other",
         }
     }
@@ -199,6 +218,15 @@ impl From<chat_domain::DeleteError> for AppError {
             DeleteError::NotYours => AppError::NotYourMessage,
             DeleteError::TooLate(secs) => AppError::RecallExpired(secs),
             DeleteError::Domain(e) => e.into(),
+        }
+    }
+}
+
+impl From<chat_domain::BanError> for AppError {
+    fn from(e: chat_domain::BanError) -> Self {
+        match e {
+            chat_domain::BanError::Domain(e) => e.into(),
+            e => AppError::BanRefused(e),
         }
     }
 }

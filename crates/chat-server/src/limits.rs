@@ -16,6 +16,10 @@ pub const FLOOD_WINDOW: Duration = Duration::from_secs(10);
 /// a deleter cannot spend the database's writes without bound).
 pub const DELETE_LIMIT: u64 = 60;
 pub const DELETE_WINDOW: Duration = Duration::from_secs(10);
+/// `ban_user` / `unban_user`: attempts per admin in any 10 seconds, a
+/// budget of its own.
+pub const BAN_LIMIT: u64 = 30;
+pub const BAN_WINDOW: Duration = Duration::from_secs(10);
 /// Failed logins for one name from one address before the lockout.
 pub const LOGIN_FAILURES: usize = 5;
 pub const LOGIN_WINDOW: Duration = Duration::from_secs(15 * 60);
@@ -50,6 +54,7 @@ pub const LOGIN_FAILURES_PER_ADDRESS: &str = "login_failures";
 pub const UPLOADS: &str = "uploads";
 pub const UPLOAD_BYTES: &str = "upload_quota";
 pub const DELETES: &str = "deletes";
+pub const BANS: &str = "bans";
 pub const SOCKETS_PER_USER: &str = "sockets_per_user";
 pub const DISK_SPACE: &str = "disk_space";
 
@@ -69,6 +74,8 @@ pub struct Budgets {
     pub upload_bytes: Option<Budget>,
     /// `delete_message` events per user ([`DELETE_LIMIT`]).
     pub deletes: Option<Budget>,
+    /// `ban_user` / `unban_user` events per user ([`BAN_LIMIT`]).
+    pub bans: Option<Budget>,
 }
 
 impl Budgets {
@@ -87,6 +94,7 @@ impl Budgets {
                 Duration::from_secs(24 * 60 * 60),
             ),
             deletes: Budget::new(DELETES, DELETE_LIMIT, DELETE_WINDOW),
+            bans: Budget::new(BANS, BAN_LIMIT, BAN_WINDOW),
         }
     }
 }

@@ -25,6 +25,12 @@ pub enum Event {
     DeleteMessage,
     /// Server → all: a message was deleted ([`MessageDeleted`]).
     MessageDeleted,
+    /// Client → server, admins only: ban a user (`{"username": str}`, with an ack).
+    BanUser,
+    /// Client → server, admins only: lift a ban (`{"username": str}`, with an ack).
+    UnbanUser,
+    /// Server → all but the banned user: a user was banned ([`UserBanned`]).
+    UserBanned,
     /// Server → one socket: nobody listens to it; a send that fails at once
     /// finds a socket whose queue is full (see `socket::broadcast`).
     Probe,
@@ -41,6 +47,9 @@ impl Event {
             Event::Error => "error",
             Event::DeleteMessage => "delete_message",
             Event::MessageDeleted => "message_deleted",
+            Event::BanUser => "ban_user",
+            Event::UnbanUser => "unban_user",
+            Event::UserBanned => "user_banned",
             Event::Probe => "_probe",
         }
     }
@@ -99,6 +108,14 @@ pub struct AccountUser {
     #[serde(flatten)]
     pub user: PublicUser,
     pub is_admin: bool,
+}
+
+/// `user_banned`: who was banned, by whom, when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserBanned {
+    pub username: String,
+    pub by: String,
+    pub timestamp: String,
 }
 
 /// `message_deleted`, and each entry of `GET /api/messages/deleted`: which
@@ -230,6 +247,9 @@ mod tests {
             Event::Error,
             Event::DeleteMessage,
             Event::MessageDeleted,
+            Event::BanUser,
+            Event::UnbanUser,
+            Event::UserBanned,
             Event::Probe,
         ]
         .iter()
@@ -313,6 +333,14 @@ mod tests {
             MessageDeleted {
                 id: 42,
                 username: "admin".into(),
+                timestamp: "2025-06-26T08:01:02.345Z".into()
+            }
+        );
+        insta::assert_json_snapshot!(
+            "user_banned",
+            UserBanned {
+                username: "spammer".into(),
+                by: "admin".into(),
                 timestamp: "2025-06-26T08:01:02.345Z".into()
             }
         );

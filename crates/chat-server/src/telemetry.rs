@@ -13,6 +13,9 @@ pub const MESSAGES_STORED: &str = "chat_messages_stored_total";
 pub const MESSAGES_REFUSED: &str = "chat_messages_refused_total";
 pub const MESSAGES_DELETED: &str = "chat_messages_deleted_total";
 pub const DELETES_REFUSED: &str = "chat_deletes_refused_total";
+pub const USERS_BANNED: &str = "chat_users_banned_total";
+pub const BANS_REFUSED: &str = "chat_bans_refused_total";
+pub const ADMIN_EVENTS_APPLIED: &str = "chat_admin_events_applied_total";
 pub const BROADCAST_SECONDS: &str = "chat_message_broadcast_seconds";
 pub const BROADCAST_DROPS: &str = "chat_broadcast_drops_total";
 pub const SLOW_READERS_EVICTED: &str = "chat_slow_readers_evicted_total";
@@ -59,6 +62,15 @@ fn describe() {
     metrics::describe_counter!(MESSAGES_REFUSED, "send_message refusals, by reason");
     metrics::describe_counter!(MESSAGES_DELETED, "Messages recalled or deleted");
     metrics::describe_counter!(DELETES_REFUSED, "delete_message refusals, by reason");
+    metrics::describe_counter!(
+        USERS_BANNED,
+        "Users banned (by admins in the room or by chat-admin)"
+    );
+    metrics::describe_counter!(BANS_REFUSED, "ban_user / unban_user refusals, by reason");
+    metrics::describe_counter!(
+        ADMIN_EVENTS_APPLIED,
+        "chat-admin actions applied to this node's sockets, by action"
+    );
     metrics::describe_counter!(REFUSALS, "Refusals by a limit, by reason");
     metrics::describe_gauge!(
         HTTP_CONNECTIONS_OPEN,

@@ -21,10 +21,25 @@ pub async fn broadcast<A: Adapter, T: serde::Serialize + ?Sized>(
     event: Event,
     data: &T,
 ) {
-    match io.to(ROOM).emit(event, data).await {
+    broadcast_except(io, event, data, None).await;
+}
+
+/// [`broadcast`], but not to the sockets in room `except`.
+pub async fn broadcast_except<A: Adapter, T: serde::Serialize + ?Sized>(
+    io: &SocketIo<A>,
+    event: Event,
+    data: &T,
+    except: Option<String>,
+) {
+    match io
+        .to(ROOM)
+        .except(Vec::from_iter(except.clone()))
+        .emit(event, data)
+        .await
+    {
         Err(socketioxide::BroadcastError::Adapter(e)) => {
             tracing::warn!(event = event.name(), error = %e, "cluster unreachable: broadcasting on this node only");
-            broadcast_local(io, event, data).await;
+            broadcast_local_except(io, event, data, except).await;
         }
         other => settle(io, event, other),
     }
@@ -36,7 +51,22 @@ pub async fn broadcast_local<A: Adapter, T: serde::Serialize + ?Sized>(
     event: Event,
     data: &T,
 ) {
-    let result = io.local().to(ROOM).emit(event, data).await;
+    broadcast_local_except(io, event, data, None).await;
+}
+
+/// [`broadcast_local`], but not to the sockets in room `except`.
+pub async fn broadcast_local_except<A: Adapter, T: serde::Serialize + ?Sized>(
+    io: &SocketIo<A>,
+    event: Event,
+    data: &T,
+    except: Option<String>,
+) {
+    let result = io
+        .local()
+        .to(ROOM)
+        .except(Vec::from_iter(except))
+        .emit(event, data)
+        .await;
     settle(io, event, result);
 }
 

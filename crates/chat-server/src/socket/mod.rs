@@ -21,15 +21,17 @@ use crate::messages::parse_draft;
 use crate::messages::writer::Stored;
 use crate::presence::Announcer;
 use crate::protocol::{ErrorEvent, Event, MessageAck, PresenceNotice, Success};
-use crate::socket_server::session_room;
+use crate::socket_server::{session_room, user_room};
 use crate::state::AppState;
 use crate::telemetry;
 
+mod ban;
 mod broadcast;
 mod delete;
 mod order;
 mod request_head;
 mod slots;
+pub use ban::apply_admin_event;
 pub use broadcast::{broadcast, broadcast_local, ROOM};
 pub use order::{SocketOrder, Turn};
 pub use request_head::detach_socket_io_head;
@@ -56,6 +58,10 @@ pub enum HandshakeError {
     /// 同时打开的窗口太多) instead of reconnecting.
     #[error("同时打开的窗口太多（每人最多 {0} 个），请关闭其他标签页后刷新")]
     TooManySockets(u64),
+    /// A banned account (its sessions are ended too; this covers a handshake
+    /// that raced the ban). The page shows the sentence.
+    #[error("你的账号已被封禁")]
+    Banned,
 }
 
 pub fn register<A: Adapter + socketioxide_core::adapter::DefinedAdapter>(
@@ -110,6 +116,9 @@ async fn authenticate<A: Adapter>(
         .await
         .map_err(|_| HandshakeError::Unavailable)?
         .ok_or(HandshakeError::Unauthorized)?;
+    if user.is_banned() {
+        return Err(HandshakeError::Banned);
+    }
     let user = SocketUser {
         is_admin: state.config.is_admin(&user.username),
         id: user.id,
@@ -122,12 +131,14 @@ async fn authenticate<A: Adapter>(
     // Handlers go in here, not in the connect handler: socketioxide sends the
     // CONNECT packet after the middleware and runs the connect handler as a
     // separate task, so an event sent right after `connect` could come first.
-    s.join(session_room(&user.session_id));
+    s.join([session_room(&user.session_id), user_room(user.id)]);
     s.extensions.insert(user);
     s.extensions.insert(PresenceState::default());
     s.extensions.insert(SocketOrder::default());
     s.on(Event::SendMessage.name(), on_send_message::<A>);
     s.on(Event::DeleteMessage.name(), delete::on_delete_message::<A>);
+    s.on(Event::BanUser.name(), ban::on_ban_user::<A>);
+    s.on(Event::UnbanUser.name(), ban::on_unban_user::<A>);
     s.on_disconnect(on_disconnect::<A>);
     Ok(())
 }
@@ -194,6 +205,7 @@ async fn on_connect<A: Adapter>(
             }
             match joined {
                 Some(online_count) => {
+                    crate::auth::seen(&state, user.id);
                     announce(
                         &state.announcer,
                         &io,
@@ -243,6 +255,7 @@ async fn on_disconnect<A: Adapter>(
 async fn leave<A: Adapter>(state: &AppState, io: &SocketIo<A>, user: &SocketUser) {
     match state.presence.disconnect(user.id).await {
         Ok(Some(online_count)) => {
+            crate::auth::seen(state, user.id);
             announce(
                 &state.announcer,
                 io,

@@ -1,0 +1,6 @@
+DROP TABLE IF EXISTS admin_events;
+DROP INDEX IF EXISTS ix_sessions_user_id;
+ALTER TABLE sessions DROP COLUMN IF EXISTS user_id;
+ALTER TABLE users DROP COLUMN IF EXISTS last_seen_at;
+ALTER TABLE users DROP COLUMN IF EXISTS banned_by;
+ALTER TABLE users DROP COLUMN IF EXISTS banned_at;
