@@ -4,9 +4,11 @@
 
 use clap::{Args, Parser, Subcommand};
 
-/// Operator commands for the chat room: list the accounts, and copy a SQLite
-/// room (ours, or the Flask app's chat_app.db) into PostgreSQL for a cluster
-/// of nodes. Output goes to stdout; logs go to stderr (RUST_LOG sets the
+/// Operator commands for the chat room: list the accounts, ban and unban,
+/// set a new password, delete a message, and copy a SQLite room (ours, or the
+/// Flask app's chat_app.db) into PostgreSQL for a cluster of nodes. Running
+/// servers on the same database apply a ban, a new password or a deletion to
+/// their sockets within 10 seconds, without a restart. Output goes to stdout; logs go to stderr (RUST_LOG sets the
 /// level, default info).
 #[derive(Debug, Clone, Parser)]
 #[command(name = "chat-admin", version, about, long_about, after_long_help = AFTER_HELP)]
@@ -21,10 +23,11 @@ pub enum Command {
     ///
     /// One line per account, in the order of the ids:
     ///
-    ///   <name><TAB>id: <id><TAB>created: <RFC 3339 UTC, or -><TAB>admin: <true|false>
+    ///   <name><TAB>id: <id><TAB>created: <time><TAB>admin: <true|false><TAB>banned: <time or no><TAB>last seen: <time>
     ///
-    /// The database records no ban and no last login, so neither is shown. Admin
-    /// status is not stored either: an account is an admin when its name (exact,
+    /// Times are RFC 3339 UTC, or - when unknown. "last seen" is the last login
+    /// or socket (joining or leaving) recorded since this version. Admin status
+    /// is not stored: an account is an admin when its name (exact,
     /// case-sensitive, as login is) is in --admin-users. The database is migrated
     /// (and a Flask chat_app.db adopted) as chat-server would at its start; a
     /// SQLite file is never created.
@@ -49,11 +52,28 @@ pub enum Command {
     /// target (only the schema the migrations created).
     #[command(after_long_help = COPY_AFTER_HELP)]
     CopyDb(CopyDbArgs),
+    /// Ban an account: it cannot log in (403) or connect, its sessions end,
+    /// and running servers close its sockets and tell the room (user_banned).
+    ///
+    /// The name stays taken. Banning a banned account changes nothing.
+    Ban(BanArgs),
+    /// Lift a ban. The sessions the ban ended stay ended: the user logs in again.
+    Unban(UnbanArgs),
+    /// Set a new password, read from standard input (one line) or, on a
+    /// terminal, from a prompt that does not echo; never from the command line.
+    ///
+    /// The account's sessions end, and running servers close its sockets:
+    /// the user logs in again with the new password.
+    ResetPassword(ResetPasswordArgs),
+    /// Delete a message as an admin would in the room: its content erased
+    /// (the row stays, marked deleted), its image file removed unless another
+    /// message shows it, and running servers tell the room (message_deleted).
+    DeleteMessage(DeleteMessageArgs),
 }
 
-/// The flags of `users`.
+/// The database, as chat-server and chat-cleanup name it.
 #[derive(Debug, Clone, Args)]
-pub struct UsersArgs {
+pub struct DatabaseArgs {
     /// The database: a SQLite file path (or sqlite://path) or a postgres:// URL.
     #[arg(
         long,
@@ -63,7 +83,11 @@ pub struct UsersArgs {
         value_name = "URL"
     )]
     pub database_url: String,
+}
 
+/// The admin accounts, as chat-server is given them.
+#[derive(Debug, Clone, Args)]
+pub struct AdminNames {
     /// Comma-separated names of the admin accounts (exact names; blanks
     /// around a name are ignored).
     #[arg(
@@ -74,15 +98,9 @@ pub struct UsersArgs {
         default_value = ""
     )]
     pub admin_users: Vec<String>,
-
-    /// Print a JSON array instead, for scripts: [{"id": 1, "username":
-    /// "alice", "created_at": "2025-06-26T08:01:02.345Z" (or null),
-    /// "admin": false}, …].
-    #[arg(long)]
-    pub json: bool,
 }
 
-impl UsersArgs {
+impl AdminNames {
     /// The admin names, trimmed, without empty entries.
     pub fn admins(&self) -> Vec<String> {
         self.admin_users
@@ -91,6 +109,97 @@ impl UsersArgs {
             .filter(|n| !n.is_empty())
             .collect()
     }
+}
+
+/// The flags of `ban`.
+#[derive(Debug, Clone, Args)]
+pub struct BanArgs {
+    /// The account's exact name (as login matches it).
+    #[arg(value_name = "NAME")]
+    pub username: String,
+
+    /// Who the room is told banned it (user_banned's "by"): default the first
+    /// of --admin-users, else 管理员.
+    #[arg(long, value_name = "NAME")]
+    pub by: Option<String>,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    #[command(flatten)]
+    pub admins: AdminNames,
+}
+
+/// The flags of `unban`.
+#[derive(Debug, Clone, Args)]
+pub struct UnbanArgs {
+    /// The account's exact name.
+    #[arg(value_name = "NAME")]
+    pub username: String,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+/// The flags of `reset-password`.
+#[derive(Debug, Clone, Args)]
+pub struct ResetPasswordArgs {
+    /// The account's exact name.
+    #[arg(value_name = "NAME")]
+    pub username: String,
+
+    /// bcrypt work factor of the new hash (4 to 31), as chat-server's.
+    #[arg(long, env = "BCRYPT_COST", default_value_t = 12,
+          value_parser = clap::value_parser!(u32).range(4..=31))]
+    pub bcrypt_cost: u32,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+/// The flags of `delete-message`.
+#[derive(Debug, Clone, Args)]
+pub struct DeleteMessageArgs {
+    /// The message's id (as in GET /api/messages).
+    #[arg(value_name = "ID")]
+    pub id: i64,
+
+    /// The account recorded as the deleter (message_deleted's "username"):
+    /// default the first of --admin-users. It must exist.
+    #[arg(long, value_name = "NAME")]
+    pub by: Option<String>,
+
+    /// Folder of uploaded images (a deleted image's file is removed there).
+    #[arg(
+        long,
+        env = "UPLOAD_DIR",
+        default_value = "uploads",
+        value_name = "DIR"
+    )]
+    pub upload_dir: std::path::PathBuf,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    #[command(flatten)]
+    pub admins: AdminNames,
+}
+
+/// The flags of `users`.
+#[derive(Debug, Clone, Args)]
+pub struct UsersArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    #[command(flatten)]
+    pub admins: AdminNames,
+
+    /// Print a JSON array instead, for scripts: [{"id": 1, "username":
+    /// "alice", "created_at": "2025-06-26T08:01:02.345Z" (or null),
+    /// "admin": false, "banned_at": null (or a time), "last_seen_at": null
+    /// (or a time)}, …].
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// The flags of `copy-db`.
@@ -127,11 +236,13 @@ const AFTER_HELP: &str = "\
 Database: --database-url / DATABASE_URL, as for chat-server and chat-cleanup
 (default chat_app.db); copy-db names its two databases with --from and --to.
 
-Exit status: 0 done; 1 an error (the database could not be opened, the copy
-failed or did not verify; nothing was committed); 2 invalid flags.
+Running servers: ban, reset-password and delete-message are recorded in the
+database (admin_events); every chat-server on it reads them every 2 seconds
+and closes the user's sockets or tells the room. unban needs nothing from them.
 
-Not provided: banning, deleting messages or resetting passwords (the schema
-has no ban or last-login column).";
+Exit status: 0 done; 1 an error (the database could not be opened, an unknown
+account or message, the copy failed or did not verify: nothing was committed);
+2 invalid flags.";
 
 const USERS_AFTER_HELP: &str = "\
 Examples:
@@ -149,9 +260,10 @@ Procedure (docs/CLUSTER.md):
 
 What is copied:
   users      id, username, password_hash (bcrypt, unchanged: every old password
-             keeps working), created_at, username_key
+             keeps working), created_at, username_key, banned_at, banned_by,
+             last_seen_at
   messages   id, user_id, content, message_type, timestamp (NULLs stay NULL)
-  sessions   id, data, expiry_date, with --with-sessions only
+  sessions   id, data, expiry_date, user_id, with --with-sessions only
   sequences  users.id and messages.id continue past the largest copied id (and
              past the largest message id SQLite ever gave, so no id is reused)
 Not copied: uploaded files (point the nodes at the same folder, or copy it),
@@ -186,14 +298,14 @@ mod tests {
         let Command::Users(u) = cli.command else {
             panic!("users")
         };
-        assert_eq!(u.database_url, "chat_app.db");
-        assert!(u.admins().is_empty());
+        assert_eq!(u.database.database_url, "chat_app.db");
+        assert!(u.admins.admins().is_empty());
         let cli = Cli::try_parse_from(["chat-admin", "users", "--admin-users", " alice, Bob ,,"])
             .unwrap();
         let Command::Users(u) = cli.command else {
             panic!("users")
         };
-        assert_eq!(u.admins(), ["alice", "Bob"]);
+        assert_eq!(u.admins.admins(), ["alice", "Bob"]);
     }
 
     #[test]

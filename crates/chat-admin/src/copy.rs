@@ -39,6 +39,10 @@ pub struct UserRow {
     pub password_hash: String,
     pub created_at: Option<NaiveDateTime>,
     pub username_key: Option<String>,
+    /// A ban, and who made it.
+    pub banned_at: Option<NaiveDateTime>,
+    pub banned_by: Option<i32>,
+    pub last_seen_at: Option<NaiveDateTime>,
 }
 
 /// A `messages` row, every column.
@@ -62,6 +66,7 @@ pub struct SessionRow {
     pub id: String,
     pub data: String,
     pub expiry_date: NaiveDateTime,
+    pub user_id: Option<i32>,
 }
 
 /// What copying and verifying one table needs; one implementation per table
@@ -197,7 +202,16 @@ table!(
     users,
     i32,
     UserRow,
-    [id, username, password_hash, created_at, username_key]
+    [
+        id,
+        username,
+        password_hash,
+        created_at,
+        username_key,
+        banned_at,
+        banned_by,
+        last_seen_at
+    ]
 );
 table!(
     Messages,
@@ -221,7 +235,7 @@ table!(
     sessions,
     String,
     SessionRow,
-    [id, data, expiry_date]
+    [id, data, expiry_date, user_id]
 );
 
 /// What happened to one table.
@@ -598,6 +612,9 @@ mod tests {
             password_hash: "$2b$12$x".into(),
             created_at: None,
             username_key: Some("alice".into()),
+            banned_at: None,
+            banned_by: None,
+            last_seen_at: None,
         }
     }
 

@@ -46,6 +46,16 @@ pub enum AdminError {
         .0.mismatches.len()
     )]
     Verification(Box<Summary>),
+    #[error("no account is named {0:?} (names are exact, as at login)")]
+    UnknownUser(String),
+    #[error("the new password is refused: {0}")]
+    Password(#[source] chat_domain::DomainError),
+    #[error("the two passwords differ; nothing was changed")]
+    PasswordsDiffer,
+    #[error("name the deleter with --by NAME (an account), or set --admin-users / ADMIN_USERS")]
+    NoDeleter,
+    #[error("{0}")]
+    Delete(#[from] chat_domain::DeleteError),
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
     #[error("cannot encode JSON: {0}")]

@@ -1,6 +1,8 @@
 //! `chat-admin`: operator commands over the chat room's database.
 //!
 //! * [`users`]: the accounts, as text or JSON;
+//! * [`moderate`]: `ban`, `unban`, `reset-password`, `delete-message`,
+//!   recorded for running servers to apply;
 //! * [`copy`]: `copy-db`, a SQLite room (ours or the Flask app's) copied
 //!   into PostgreSQL for a cluster, in one transaction, verified.
 //!
@@ -10,6 +12,7 @@
 pub mod config;
 pub mod copy;
 pub mod error;
+pub mod moderate;
 pub mod users;
 
 use chat_domain::{Database, DbOptions};

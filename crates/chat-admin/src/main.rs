@@ -3,9 +3,24 @@
 use std::process::ExitCode;
 
 use chat_admin::config::Command;
-use chat_admin::{copy, users, AdminError, Cli};
+use chat_admin::{copy, moderate, users, AdminError, Cli};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
+
+fn said(sentence: String) {
+    println!("{sentence}");
+}
+
+/// The new password: from a prompt on a terminal, else the first line of
+/// standard input.
+fn reset_password(args: &chat_admin::config::ResetPasswordArgs) -> Result<String, AdminError> {
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        let password = moderate::prompt_password()?;
+        moderate::reset_password(args, &mut std::io::Cursor::new(password))
+    } else {
+        moderate::reset_password(args, &mut std::io::stdin().lock())
+    }
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -24,6 +39,10 @@ fn main() -> ExitCode {
             users::list(args, &mut out).map(|_| ())
         }
         Command::CopyDb(args) => copy::copy_db(args).map(|summary| println!("{summary}")),
+        Command::Ban(args) => moderate::ban(args).map(said),
+        Command::Unban(args) => moderate::unban(args).map(said),
+        Command::ResetPassword(args) => reset_password(args).map(said),
+        Command::DeleteMessage(args) => moderate::delete_message(args).map(said),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -28,7 +28,7 @@ on_both_backends! {
             .zip([("alice", 1, true), ("Bob", 2, false), ("张三", 3, true)])
         {
             let fields: Vec<&str> = line.split('\t').collect();
-            assert_eq!(fields.len(), 4, "{line}");
+            assert_eq!(fields.len(), 6, "{line}");
             assert_eq!(fields[0], name);
             assert_eq!(fields[1], format!("id: {id}"));
             let created = fields[2].strip_prefix("created: ").expect(line);
@@ -37,6 +37,8 @@ on_both_backends! {
                 "an RFC 3339 time: {line}"
             );
             assert_eq!(fields[3], format!("admin: {admin}"));
+            assert_eq!(fields[4], "banned: no");
+            assert_eq!(fields[5], "last seen: -", "registered, never logged in or connected");
         }
         // Logs on stderr only: stdout is the list and nothing else.
         assert!(!text.contains("INFO"), "{text}");
@@ -63,8 +65,10 @@ on_both_backends! {
         assert!(created.ends_with('Z') && chrono::DateTime::parse_from_rfc3339(created).is_ok());
         assert_eq!(
             list[0].as_object().unwrap().keys().collect::<Vec<_>>(),
-            ["admin", "created_at", "id", "username"]
+            ["admin", "banned_at", "created_at", "id", "last_seen_at", "username"]
         );
+        assert_eq!(list[0]["banned_at"], Value::Null);
+        assert_eq!(list[0]["last_seen_at"], Value::Null);
         assert!(stderr(&out).contains("nobody"), "an unknown admin name is warned about");
     }
 }
