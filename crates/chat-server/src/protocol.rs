@@ -31,6 +31,10 @@ pub enum Event {
     UnbanUser,
     /// Server → all but the banned user: a user was banned ([`UserBanned`]).
     UserBanned,
+    /// Client → server: the user is typing or stopped (`{"typing": bool}`).
+    Typing,
+    /// Server → all but the user's own sockets: [`UserTyping`].
+    UserTyping,
     /// Server → one socket: nobody listens to it; a send that fails at once
     /// finds a socket whose queue is full (see `socket::broadcast`).
     Probe,
@@ -50,6 +54,8 @@ impl Event {
             Event::BanUser => "ban_user",
             Event::UnbanUser => "unban_user",
             Event::UserBanned => "user_banned",
+            Event::Typing => "typing",
+            Event::UserTyping => "user_typing",
             Event::Probe => "_probe",
         }
     }
@@ -116,6 +122,13 @@ pub struct UserBanned {
     pub username: String,
     pub by: String,
     pub timestamp: String,
+}
+
+/// `user_typing`: who is typing, or stopped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserTyping<'a> {
+    pub username: &'a str,
+    pub typing: bool,
 }
 
 /// `message_deleted`, and each entry of `GET /api/messages/deleted`: which
@@ -250,6 +263,8 @@ mod tests {
             Event::BanUser,
             Event::UnbanUser,
             Event::UserBanned,
+            Event::Typing,
+            Event::UserTyping,
             Event::Probe,
         ]
         .iter()
@@ -342,6 +357,13 @@ mod tests {
                 username: "spammer".into(),
                 by: "admin".into(),
                 timestamp: "2025-06-26T08:01:02.345Z".into()
+            }
+        );
+        insta::assert_json_snapshot!(
+            "user_typing",
+            UserTyping {
+                username: "小明",
+                typing: true
             }
         );
         insta::assert_json_snapshot!(

@@ -15,6 +15,7 @@ pub const MESSAGES_DELETED: &str = "chat_messages_deleted_total";
 pub const DELETES_REFUSED: &str = "chat_deletes_refused_total";
 pub const USERS_BANNED: &str = "chat_users_banned_total";
 pub const BANS_REFUSED: &str = "chat_bans_refused_total";
+pub const TYPING_REFUSED: &str = "chat_typing_refused_total";
 pub const ADMIN_EVENTS_APPLIED: &str = "chat_admin_events_applied_total";
 pub const BROADCAST_SECONDS: &str = "chat_message_broadcast_seconds";
 pub const BROADCAST_DROPS: &str = "chat_broadcast_drops_total";
@@ -67,6 +68,7 @@ fn describe() {
         "Users banned (by admins in the room or by chat-admin)"
     );
     metrics::describe_counter!(BANS_REFUSED, "ban_user / unban_user refusals, by reason");
+    metrics::describe_counter!(TYPING_REFUSED, "Malformed typing events, by reason");
     metrics::describe_counter!(
         ADMIN_EVENTS_APPLIED,
         "chat-admin actions applied to this node's sockets, by action"

@@ -97,6 +97,7 @@ pub async fn build(config: &Config) -> Result<Built, StartError> {
         budgets: Budgets::new(&config.limits),
         counters,
         socket_slots: Default::default(),
+        typing: Default::default(),
         writer,
         cluster: cluster.clone(),
         write_health: WriteHealth::default(),

@@ -31,11 +31,13 @@ mod delete;
 mod order;
 mod request_head;
 mod slots;
+mod typing;
 pub use ban::apply_admin_event;
 pub use broadcast::{broadcast, broadcast_local, ROOM};
 pub use order::{SocketOrder, Turn};
 pub use request_head::detach_socket_io_head;
 pub use slots::{SocketSlot, SocketSlots};
+pub use typing::TypingTracker;
 
 /// Who a socket belongs to: decided once, from the handshake's session.
 #[derive(Debug, Clone)]
@@ -139,6 +141,7 @@ async fn authenticate<A: Adapter>(
     s.on(Event::DeleteMessage.name(), delete::on_delete_message::<A>);
     s.on(Event::BanUser.name(), ban::on_ban_user::<A>);
     s.on(Event::UnbanUser.name(), ban::on_unban_user::<A>);
+    s.on(Event::Typing.name(), typing::on_typing::<A>);
     s.on_disconnect(on_disconnect::<A>);
     Ok(())
 }
@@ -256,6 +259,8 @@ async fn leave<A: Adapter>(state: &AppState, io: &SocketIo<A>, user: &SocketUser
     match state.presence.disconnect(user.id).await {
         Ok(Some(online_count)) => {
             crate::auth::seen(state, user.id);
+            typing::stopped(state, io, user).await;
+            state.typing.forget(user.id);
             announce(
                 &state.announcer,
                 io,
@@ -304,8 +309,11 @@ impl<A: Adapter> FromMessageParts<A> for WantsAck {
     }
 }
 
+// A socketioxide handler's arguments are its extractors.
+#[allow(clippy::too_many_arguments)]
 async fn on_send_message<A: Adapter>(
     s: SocketRef<A>,
+    io: SocketIo<A>,
     mut turn: Turn,
     TryData(payload): TryData<serde_json::Value>,
     WantsAck(wants_ack): WantsAck,
@@ -323,10 +331,14 @@ async fn on_send_message<A: Adapter>(
         Err(e) => Err(e),
     };
     match outcome {
-        Ok(message) => answered(ack.send(&MessageAck {
-            success: Success,
-            message: &message,
-        })),
+        Ok(message) => {
+            answered(ack.send(&MessageAck {
+                success: Success,
+                message: &message,
+            }));
+            // Whoever saw this user typing learns that they stopped.
+            typing::stopped(&state, &io, &user).await;
+        }
         Err(e) => refuse(
             &s,
             ack,
