@@ -9,6 +9,11 @@
 # Optional: SIO_TRANSPORTS=websocket|polling runs the JS suite in that mode
 # only; CONFORMANCE_SUITES="js py" chooses the suites; extra arguments are
 # passed to pytest (e.g. -k lockout). Exits non-zero when any test fails.
+# Against an external CHAT_URL, the moderation tests that need an admin, a short
+# recall window or chat-admin run only when CONFORMANCE_ADMIN,
+# CONFORMANCE_ADMIN_PASSWORD (and CONFORMANCE_ADMIN2), CONFORMANCE_RECALL_SECONDS,
+# CHAT_ADMIN_BIN, CHAT_DATABASE_URL and CHAT_UPLOAD_DIR describe that server (tests/cluster/run.py
+# sets them); otherwise they are skipped with the reason.
 # Needs scripts/install-deps.sh (node_modules of tests/conformance, .venv).
 set -uo pipefail
 . "$(dirname "$0")/lib/common.sh"
@@ -24,12 +29,27 @@ export REGISTER_LIMIT=0 LOGIN_FAILURES_PER_ADDRESS=0 UPLOAD_LIMIT=0 SOCKETS_PER_
 if [ -z "${CHAT_URL:-}" ]; then
   [ -x "$CHAT_SERVER_BIN" ] || die "$CHAT_SERVER_BIN missing: cargo build -p chat-server"
   export CHAT_ALLOWED_ORIGIN="http://allowed.example:8080"
+  # The moderation tests (js/moderation.test.mjs, py/test_moderation.py): two
+  # admins they register (or log in as), a recall window short enough to wait
+  # out, and chat-admin run against this server's database.
+  export CONFORMANCE_ADMIN=conf_admin CONFORMANCE_ADMIN2=conf_admin2
+  export CONFORMANCE_ADMIN_PASSWORD="conf-admin-pw-1"
+  export CONFORMANCE_RECALL_SECONDS=3
   trap 'stop_chat_server' EXIT
   trap 'exit 130' INT TERM
-  start_chat_server --allowed-origins "$CHAT_ALLOWED_ORIGIN"
+  start_chat_server --allowed-origins "$CHAT_ALLOWED_ORIGIN" \
+    --admin-users "$CONFORMANCE_ADMIN,$CONFORMANCE_ADMIN2" --recall-seconds "$CONFORMANCE_RECALL_SECONDS"
   log "chat-server on $CHAT_URL (data in $CHAT_DATA)"
   # the Python tests that need servers of their own (restart, Flask database) start this binary
   export CHAT_SERVER_BIN
+  export CHAT_DATABASE_URL="$CHAT_DATA/chat_app.db" CHAT_UPLOAD_DIR="$CHAT_DATA/uploads"
+  CHAT_ADMIN_BIN="${CHAT_ADMIN_BIN:-$ROOT/target/debug/chat-admin}"
+  if [ -x "$CHAT_ADMIN_BIN" ]; then
+    export CHAT_ADMIN_BIN
+  else
+    log "$CHAT_ADMIN_BIN missing (cargo build -p chat-admin): the chat-admin tests are skipped"
+    unset CHAT_ADMIN_BIN
+  fi
 fi
 export CHAT_URL
 

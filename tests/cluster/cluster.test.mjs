@@ -6,10 +6,10 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import {
   URLS, PIDS, A, B, C, NODE_NAME, EVENT_TIMEOUT, QUIET, sleep, until, Browser, newUser, openTab,
-  refusedTab, PNG, healthz, orderProblem, duplicates,
+  refusedTab, PNG, healthz, orderProblem, duplicates, randName,
 } from "./lib.mjs";
 
 const REDIS_CLI = (process.env.REDIS_CLI || "redis-cli -h 127.0.0.1 -p 6379").split(/\s+/);
@@ -338,6 +338,300 @@ test("uploads: an image uploaded through node A is served by B and C and can be 
   assert.deepEqual(seen, ack.message);
   const bogus = await sender.send("/uploads/never-issued.png", "image");
   assert.equal(bogus.success, false, "an image name no node issued is refused");
+});
+
+// ---------------------------------------------------------- moderation ----
+// PROTOCOL.md §6.6, §6.7 and "Banning" across nodes. run.py names the admins
+// in every node's ADMIN_USERS and passes them here, with chat-admin and the
+// nodes' database.
+
+const ADMIN = process.env.CLUSTER_ADMIN || "";
+const ADMIN_PASSWORD = process.env.CLUSTER_ADMIN_PASSWORD || "";
+const ADMIN_USERS = [ADMIN, process.env.CLUSTER_ADMIN2 || ""].filter(Boolean).join(",");
+const CHAT_ADMIN_BIN = process.env.CHAT_ADMIN_BIN || "";
+const CHAT_DATABASE_URL = process.env.CHAT_DATABASE_URL || "";
+const NO_ADMIN = !(ADMIN && ADMIN_PASSWORD) && "CLUSTER_ADMIN / CLUSTER_ADMIN_PASSWORD not set (tests/cluster/run.py sets them and names the admins in ADMIN_USERS)";
+const NO_CHAT_ADMIN =
+  NO_ADMIN || (!(CHAT_ADMIN_BIN && CHAT_DATABASE_URL) && "CHAT_ADMIN_BIN and CHAT_DATABASE_URL not set (tests/cluster/run.py sets them when target/debug/chat-admin is built)");
+/** chat-admin's commands reach every running node within 10 s. */
+const ADMIN_CMD_DEADLINE = 10000;
+
+/** The admin's browser: registered through `base` the first time, logged in afterwards. */
+async function adminBrowser(base) {
+  const b = new Browser();
+  let r = await b.register(base, ADMIN, ADMIN_PASSWORD);
+  if (r.status === 409) r = await b.login(base, ADMIN, ADMIN_PASSWORD);
+  assert.ok(r.status === 200 || r.status === 201, `register/login ${ADMIN} on node ${NODE_NAME[base]}: ${r.status} ${r.buf}`);
+  assert.equal(r.json.user.is_admin, true, `${ADMIN} is an admin on node ${NODE_NAME[base]}: ${r.buf}`);
+  return b;
+}
+
+function emitAck(tab, event, payload) {
+  return tab.socket.timeout(EVENT_TIMEOUT).emitWithAck(event, payload);
+}
+
+/**
+ * Waits for `ev` matching `pred` on every tab (from its mark), checks that all
+ * got the same payload, then after a quiet second that each got it exactly once.
+ */
+async function onceEverywhere(tabs, ev, pred, marks, timeout = EVENT_TIMEOUT) {
+  const started = Date.now();
+  const got = [];
+  for (const tab of tabs) {
+    got.push(await tab.waitFor(ev, pred, marks.get(tab) || 0, Math.max(100, timeout - (Date.now() - started))));
+  }
+  for (const [i, d] of got.entries()) assert.deepEqual(d, got[0], `${tabs[i].label}: the same ${ev} as ${tabs[0].label}`);
+  await sleep(QUIET);
+  for (const tab of tabs) {
+    const n = tab.all(ev, pred, marks.get(tab) || 0).length;
+    assert.equal(n, 1, `${tab.label}: ${ev} exactly once, got ${n}: ${JSON.stringify(tab.all(ev, pred, marks.get(tab) || 0))}`);
+  }
+  return got[0];
+}
+
+function assertDeletedNotice(d, id, username) {
+  assert.deepEqual(Object.keys(d).sort(), ["id", "timestamp", "username"], `message_deleted fields: ${JSON.stringify(d)}`);
+  assert.equal(d.id, id);
+  assert.equal(d.username, username, `message_deleted.username: ${JSON.stringify(d)}`);
+  assert.ok(Math.abs(Date.now() - Date.parse(d.timestamp)) < 60000, `message_deleted.timestamp ${d.timestamp}`);
+}
+
+function assertBannedNotice(d, username, by) {
+  assert.deepEqual(Object.keys(d).sort(), ["by", "timestamp", "username"], `user_banned fields: ${JSON.stringify(d)}`);
+  assert.equal(d.username, username);
+  if (by !== undefined) assert.equal(d.by, by, `user_banned.by: ${JSON.stringify(d)}`);
+  assert.equal(typeof d.by, "string");
+  assert.ok(Math.abs(Date.now() - Date.parse(d.timestamp)) < 60000, `user_banned.timestamp ${d.timestamp}`);
+}
+
+/** Message ids among `ids` that GET /api/messages on `base` still shows. */
+async function visibleOn(base, browser, ids) {
+  const r = await browser.request(base, "GET", `/api/messages?after_id=${Math.min(...ids) - 1}&limit=200`);
+  assert.equal(r.status, 200, `GET /api/messages on node ${NODE_NAME[base]}: ${r.status} ${r.buf}`);
+  return r.json.messages.map((m) => m.id).filter((id) => ids.includes(id));
+}
+
+/** The login of a banned user on every node: 403 with the right password (401 with a wrong one on A). */
+async function assertBannedEverywhere(u, oldCookies) {
+  for (const url of URLS) {
+    const r = await new Browser().login(url, u.username, u.password);
+    assert.equal(r.status, 403, `login of the banned ${u.username} on node ${NODE_NAME[url]}: ${r.status} ${r.buf}`);
+    assert.deepEqual(Object.keys(r.json).sort(), ["error", "success"], `${r.buf}`);
+    assert.equal(r.json.success, false);
+    assert.equal(typeof r.json.error, "string");
+    if (url === A) {
+      // once: with the three 403s that makes four attempts, under the lockout's five
+      const wrong = await new Browser().login(url, u.username, u.password + "x");
+      assert.equal(wrong.status, 401, `a wrong password of a banned user on node ${NODE_NAME[url]}: ${wrong.status} ${wrong.buf}`);
+    }
+    for (const cookie of oldCookies) {
+      const cur = await new Browser(cookie).currentUser(url);
+      assert.equal(cur.status, 401, `current_user with the banned user's old cookie on node ${NODE_NAME[url]}: ${cur.status} ${cur.buf}`);
+    }
+  }
+}
+
+/** Runs chat-admin with the nodes' database (and upload folder); resolves {status, stdout, stderr}. */
+function chatAdmin(args, input) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(CHAT_ADMIN_BIN, args, {
+      env: {
+        ...process.env,
+        DATABASE_URL: CHAT_DATABASE_URL,
+        ADMIN_USERS,
+        ...(process.env.CHAT_UPLOAD_DIR ? { UPLOAD_DIR: process.env.CHAT_UPLOAD_DIR } : {}),
+      },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60000);
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on("close", (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+    child.stdin.end(input ?? "");
+  });
+}
+
+function assertCommandOk(r, what) {
+  assert.equal(r.status, 0, `chat-admin ${what}: exit ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  const lines = r.stdout.split("\n").filter((l) => l.trim());
+  assert.equal(lines.length, 1, `chat-admin ${what} prints one sentence: ${JSON.stringify(r.stdout)}`);
+}
+
+test("delete_message on node A reaches sockets on B and C: message_deleted exactly once on every socket, gone from the history of every node; an admin on C deletes a message sent through B", { skip: NO_ADMIN }, async (t) => {
+  const tabs = tabsOf(t);
+  const author = await newUser(A, "del_");
+  const watcher = await newUser(B, "dlw_");
+  const aA = await tabs.open(A, author.browser.cookie, "websocket", "author@A");
+  const aC = await tabs.open(C, author.browser.cookie, "polling", "author@C/polling");
+  const wB = await tabs.open(B, watcher.browser.cookie, "polling", "watcher@B/polling");
+  const wC = await tabs.open(C, watcher.browser.cookie, "websocket", "watcher@C");
+  const everyone = [aA, aC, wB, wC];
+  const marks = new Map(everyone.map((x) => [x, x.mark()]));
+
+  const sent = await aA.send("recalled across nodes");
+  assert.equal(sent.success, true, JSON.stringify(sent));
+  const id = sent.message.id;
+  await allReceived(everyone, [id], marks);
+  const ack = await emitAck(aA, "delete_message", { id });
+  assert.deepEqual(ack, { success: true }, `the recall on node A: ${JSON.stringify(ack)}`);
+  const notice = await onceEverywhere(everyone, "message_deleted", (d) => d.id === id, marks);
+  assertDeletedNotice(notice, id, author.username);
+  for (const url of URLS) {
+    assert.deepEqual(await visibleOn(url, watcher.browser, [id]), [], `node ${NODE_NAME[url]} no longer shows message ${id}`);
+  }
+
+  // an admin's socket on C deletes what the watcher sent through B
+  const admin = await adminBrowser(C);
+  const adC = await tabs.open(C, admin.cookie, "websocket", "admin@C");
+  const all = [...everyone, adC];
+  const marks2 = new Map(all.map((x) => [x, x.mark()]));
+  const other = await wB.send("deleted by an admin on another node");
+  assert.equal(other.success, true, JSON.stringify(other));
+  await allReceived(all, [other.message.id], marks2);
+  assert.deepEqual(await emitAck(adC, "delete_message", { id: other.message.id }), { success: true });
+  const notice2 = await onceEverywhere(all, "message_deleted", (d) => d.id === other.message.id, marks2);
+  assertDeletedNotice(notice2, other.message.id, ADMIN);
+  // a page that was away asks any node
+  for (const url of URLS) {
+    const r = await watcher.browser.request(url, "GET", `/api/messages/deleted?since=${encodeURIComponent(sent.message.timestamp)}`);
+    assert.equal(r.status, 200, `GET /api/messages/deleted on node ${NODE_NAME[url]}: ${r.status} ${r.buf}`);
+    const mine = r.json.deleted.filter((d) => d.id === id || d.id === other.message.id);
+    assert.deepEqual(mine, [notice, notice2], `node ${NODE_NAME[url]} lists both deletions, oldest first`);
+  }
+});
+
+test("ban on node A disconnects the user's sockets on B and C within 5 s; user_banned once on every node; login 403 on every node; unban lets them log in", { skip: NO_ADMIN }, async (t) => {
+  const tabs = tabsOf(t);
+  const admin = await adminBrowser(A);
+  const adA = await tabs.open(A, admin.cookie, "websocket", "admin@A");
+  const v = await newUser(B, "ban_");
+  const second = new Browser();
+  assert.equal((await second.login(C, v.username, v.password)).status, 200, "a second session of the victim, on C");
+  const oldCookies = [v.browser.cookie, second.cookie];
+  const vB = await tabs.open(B, v.browser.cookie, "websocket", "victim@B");
+  const vC = await tabs.open(C, second.cookie, "polling", "victim@C/polling");
+  const w = await newUser(C, "bnw_");
+  const watchers = [
+    await tabs.open(A, w.browser.cookie, "polling", "watcher@A/polling"),
+    await tabs.open(B, w.browser.cookie, "websocket", "watcher@B"),
+    await tabs.open(C, w.browser.cookie, "websocket", "watcher@C"),
+  ];
+  await roomIs([...watchers, adA, vB, vC], [ADMIN, v.username, w.username]);
+  const others = [...watchers, adA];
+  const marks = new Map(others.map((x) => [x, x.mark()]));
+
+  const started = Date.now();
+  const ack = await emitAck(adA, "ban_user", { username: v.username });
+  assert.deepEqual(ack, { success: true }, `ban_user on A: ${JSON.stringify(ack)}`);
+  for (const tab of [vB, vC]) {
+    const reason = await tab.waitFor("disconnect", () => true, 0, Math.max(100, 5000 - (Date.now() - started)));
+    assert.equal(reason, "io server disconnect", `${tab.label} disconnected by the server`);
+  }
+  t.diagnostic(`the banned user's sockets on B and C closed ${Date.now() - started} ms after ban_user`);
+  const notice = await onceEverywhere(others, "user_banned", (d) => d.username === v.username, marks);
+  assertBannedNotice(notice, v.username, ADMIN);
+  for (const tab of [vB, vC]) assert.deepEqual(tab.all("user_banned"), [], `${tab.label}: user_banned goes to everyone else`);
+  for (const tab of watchers) await tab.waitFor("user_left", (d) => d.username === v.username, marks.get(tab));
+  await roomIs(others, [ADMIN, w.username]);
+
+  await assertBannedEverywhere(v, oldCookies);
+  const taken = await new Browser().register(B, v.username, "another-password");
+  assert.equal(taken.status, 409, `register the banned name on B: ${taken.status} ${taken.buf}`);
+  for (const [i, url] of [A, B, C].entries()) {
+    const refused = await refusedTab(url, oldCookies[i % 2], i % 2 ? "polling" : "websocket");
+    assert.equal(refused.data.message, "unauthorized", `node ${NODE_NAME[url]}: the old cookie's handshake: ${JSON.stringify(refused.data)}`);
+  }
+
+  // unban through node B: nothing broadcast, the user logs in anywhere
+  const adB = await tabs.open(B, admin.cookie, "polling", "admin@B/polling");
+  const quiet = new Map(others.map((x) => [x, x.mark()]));
+  assert.deepEqual(await emitAck(adB, "unban_user", { username: v.username }), { success: true }, "unban_user on B");
+  await sleep(QUIET);
+  const routine = new Set(["online_users", "user_joined", "user_left", "new_message", "_probe"]);
+  for (const tab of others) {
+    const odd = tab.events.slice(quiet.get(tab)).filter((e) => !routine.has(e.ev));
+    assert.deepEqual(odd, [], `${tab.label}: unban broadcasts nothing`);
+  }
+  for (const url of URLS) {
+    const r = await new Browser().login(url, v.username, v.password);
+    assert.equal(r.status, 200, `login after the unban on node ${NODE_NAME[url]}: ${r.status} ${r.buf}`);
+  }
+  const back = new Browser();
+  assert.equal((await back.login(C, v.username, v.password)).status, 200);
+  const vA = await tabs.open(A, back.cookie, "websocket", "victim again@A");
+  const m = await vA.send("back after the unban");
+  assert.equal(m.success, true, JSON.stringify(m));
+  await allReceived(watchers, [m.message.id], marks);
+  for (const cookie of oldCookies) {
+    assert.equal((await new Browser(cookie).currentUser(B)).status, 401, "the sessions the ban ended stay ended");
+  }
+});
+
+test("chat-admin ban/delete-message against the running cluster (PostgreSQL) reaches sockets on every node within 10 s", { skip: NO_CHAT_ADMIN }, async (t) => {
+  const tabs = tabsOf(t);
+  await adminBrowser(A); // the default deleter of delete-message is the first admin: it must exist
+  const v = await newUser(A, "cab_");
+  const w = await newUser(B, "caw_");
+  const victims = [
+    await tabs.open(A, v.browser.cookie, "websocket", "victim@A"),
+    await tabs.open(B, v.browser.cookie, "polling", "victim@B/polling"),
+    await tabs.open(C, v.browser.cookie, "websocket", "victim@C"),
+  ];
+  const watchers = [
+    await tabs.open(A, w.browser.cookie, "websocket", "watcher@A"),
+    await tabs.open(B, w.browser.cookie, "websocket", "watcher@B"),
+    await tabs.open(C, w.browser.cookie, "polling", "watcher@C/polling"),
+  ];
+  await roomIs([...victims, ...watchers], [v.username, w.username]);
+
+  // delete-message: one message_deleted per socket, whichever node
+  const marks = new Map([...victims, ...watchers].map((x) => [x, x.mark()]));
+  const sent = await victims[1].send("deleted by chat-admin");
+  assert.equal(sent.success, true, JSON.stringify(sent));
+  const id = sent.message.id;
+  await allReceived([...victims, ...watchers], [id], marks);
+  const started = Date.now();
+  assertCommandOk(await chatAdmin(["delete-message", String(id)]), `delete-message ${id}`);
+  const notice = await onceEverywhere([...victims, ...watchers], "message_deleted", (d) => d.id === id, marks, ADMIN_CMD_DEADLINE);
+  t.diagnostic(`message_deleted on every node ${Date.now() - started} ms after chat-admin delete-message started`);
+  assertDeletedNotice(notice, id, ADMIN);
+  for (const url of URLS) assert.deepEqual(await visibleOn(url, w.browser, [id]), [], `node ${NODE_NAME[url]}`);
+  const missing = await chatAdmin(["delete-message", String(id + 1_000_000_000)]);
+  assert.equal(missing.status, 1, `delete-message of an id never issued: exit ${missing.status} ${missing.stdout} ${missing.stderr}`);
+
+  // ban: every socket of the user closed, user_banned once per socket of everyone else
+  const wMarks = new Map(watchers.map((x) => [x, x.mark()]));
+  const banAt = Date.now();
+  assertCommandOk(await chatAdmin(["ban", v.username]), `ban ${v.username}`);
+  for (const tab of victims) {
+    const reason = await tab.waitFor("disconnect", () => true, 0, Math.max(100, ADMIN_CMD_DEADLINE - (Date.now() - banAt)));
+    assert.equal(reason, "io server disconnect", `${tab.label} disconnected by the server`);
+  }
+  t.diagnostic(`the banned user's sockets on A, B, C closed ${Date.now() - banAt} ms after chat-admin ban started`);
+  const banned = await onceEverywhere(watchers, "user_banned", (d) => d.username === v.username, wMarks, ADMIN_CMD_DEADLINE);
+  assertBannedNotice(banned, v.username);
+  await assertBannedEverywhere(v, [v.browser.cookie]);
+  const unknown = await chatAdmin(["ban", randName("nobody_")]);
+  assert.equal(unknown.status, 1, `ban of an unknown name: exit ${unknown.status} ${unknown.stdout} ${unknown.stderr}`);
+
+  assertCommandOk(await chatAdmin(["unban", v.username]), `unban ${v.username}`);
+  for (const url of URLS) {
+    await until(
+      `login of ${v.username} on node ${NODE_NAME[url]} after chat-admin unban`,
+      async () => (await new Browser().login(url, v.username, v.password)).status === 200,
+      ADMIN_CMD_DEADLINE,
+      250,
+    );
+  }
 });
 
 test("a node killed with SIGKILL drops out of presence within 30 s; the surviving nodes go on exchanging messages", async (t) => {

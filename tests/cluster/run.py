@@ -4,7 +4,8 @@ Redis behave as one room (crates/chat-server/src/cluster, docs/CLUSTER.md).
     scripts/test-cluster.sh     # after `cargo build` and scripts/install-deps.sh
 
 1. The cluster tests (cluster.test.mjs, node --test): messages, presence,
-   sessions, flood limit, lockout, uploads across nodes; a node killed with
+   sessions, flood limit, lockout, uploads, message deletion, bans and
+   chat-admin (against the nodes' database) across nodes; a node killed with
    SIGKILL; Redis stopped and restarted (the last two are destructive and run
    last; the killed node is started again afterwards).
 2. The conformance suite (scripts/test-conformance.sh) against each node.
@@ -40,10 +41,19 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = ROOT / "tests" / "cluster"
+# The admins of the moderation tests (cluster.test.mjs, and the conformance
+# suite's js/moderation.test.mjs and py/test_moderation.py against each node):
+# the tests register them (or log in when an earlier part did), and a recall
+# window short enough for the conformance suite to wait out (PROTOCOL.md §6.7).
+ADMIN, ADMIN2, ADMIN_PASSWORD = "conf_admin", "conf_admin2", "conf-admin-pw-1"
+RECALL_SECONDS = "3"
 # Every client here is 127.0.0.1: the per-address limits (PROTOCOL.md §6.5)
 # are lifted; the per-user ones stay, and a test shows them span the nodes.
-NODE_ENV = dict(os.environ, REGISTER_LIMIT="0", LOGIN_FAILURES_PER_ADDRESS="0")
+NODE_ENV = dict(os.environ, REGISTER_LIMIT="0", LOGIN_FAILURES_PER_ADDRESS="0",
+                ADMIN_USERS=f"{ADMIN},{ADMIN2}", RECALL_SECONDS=RECALL_SECONDS)
 CHAT_SERVER_BIN = os.environ.get("CHAT_SERVER_BIN", str(ROOT / "target" / "debug" / "chat-server"))
+# chat-admin (ban, unban, reset-password, delete-message) run by the tests against the cluster's database
+CHAT_ADMIN_BIN = os.environ.get("CHAT_ADMIN_BIN", str(ROOT / "target" / "debug" / "chat-admin"))
 REDIS_START = ('redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no '
                "--dir /var/lib/redis --logfile /var/log/redis/ci.log")
 REDIS_URL = "redis://127.0.0.1:6379"
@@ -56,7 +66,7 @@ TITLE = "docker-compose.cluster.yml and deploy/nginx/chat-cluster.conf: services
 NGINX_SMOKE = "through nginx (chat-cluster.conf): page, login, polling and websocket sockets, 5 MiB upload"
 
 # Time limits (seconds) of the steps that run other programs.
-T_CLUSTER_TESTS = 1500   # 9 tests, 120 s each at most
+T_CLUSTER_TESTS = 1800   # 13 tests; a few s each, 120 s at most (--test-timeout)
 T_CONFORMANCE = 1200     # per node: the JS suite twice and the Python suite
 T_NGINX_TESTS = 600
 T_SHORT = 60             # psql, redis-cli, nginx -t
@@ -266,6 +276,17 @@ class Cluster:
         else:
             log(f"logs kept in {self.work} (node-A.log ...)")
 
+    def moderation_env(self, prefix):
+        """What the moderation tests need: the admins (PREFIX_ADMIN, PREFIX_ADMIN2,
+        PREFIX_ADMIN_PASSWORD), chat-admin (when it is built), the nodes' database and upload folder."""
+        env = {f"{prefix}_ADMIN": ADMIN, f"{prefix}_ADMIN2": ADMIN2, f"{prefix}_ADMIN_PASSWORD": ADMIN_PASSWORD,
+               "CHAT_DATABASE_URL": self.database_url, "CHAT_UPLOAD_DIR": str(self.uploads)}
+        if os.access(CHAT_ADMIN_BIN, os.X_OK):
+            env["CHAT_ADMIN_BIN"] = CHAT_ADMIN_BIN
+        else:
+            log(f"{CHAT_ADMIN_BIN} missing (cargo build -p chat-admin): the chat-admin tests are skipped")
+        return env
+
     # ------------------------------------------------------------ phases ----
 
     def start(self):
@@ -295,7 +316,8 @@ class Cluster:
         log("cluster tests (tests/cluster)")
         tap = self.work / "cluster.tap"
         env = dict(os.environ, CLUSTER_URLS=",".join(self.urls),
-                   CLUSTER_PIDS=",".join(str(p.pid) for p in self.procs), REDIS_START=REDIS_START)
+                   CLUSTER_PIDS=",".join(str(p.pid) for p in self.procs), REDIS_START=REDIS_START,
+                   **self.moderation_env("CLUSTER"))
         run_bounded(["node", "--test", "--test-concurrency=1", "--test-timeout=120000",
                      "--test-reporter=spec", "--test-reporter-destination=stdout",
                      "--test-reporter=tap", f"--test-reporter-destination={tap}", "cluster.test.mjs"],
@@ -333,7 +355,8 @@ class Cluster:
             name = f"conformance suite against node {n} of the cluster"
             log(f"{name} ({self.url(i)})")
             out_path = self.work / f"conformance-{n}.log"
-            env = dict(os.environ, CHAT_URL=self.url(i), CHAT_ALLOWED_ORIGIN=ALLOWED_ORIGIN)
+            env = dict(os.environ, CHAT_URL=self.url(i), CHAT_ALLOWED_ORIGIN=ALLOWED_ORIGIN,
+                       CONFORMANCE_RECALL_SECONDS=RECALL_SECONDS, **self.moderation_env("CONFORMANCE"))
             with open(out_path, "wb") as out:
                 status = run_bounded([str(ROOT / "scripts" / "test-conformance.sh")], T_CONFORMANCE,
                                      name, stdout=out, env=env)
