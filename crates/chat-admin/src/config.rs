@@ -55,7 +55,9 @@ pub enum Command {
     /// Ban an account: it cannot log in (403) or connect, its sessions end,
     /// and running servers close its sockets and tell the room (user_banned).
     ///
-    /// The name stays taken. Banning a banned account changes nothing.
+    /// The name stays taken. Banning a banned account changes nothing. The
+    /// operator may ban anyone, an account named in --admin-users too (in
+    /// the room an admin cannot ban another admin).
     Ban(BanArgs),
     /// Lift a ban. The sessions the ban ended stay ended: the user logs in again.
     Unban(UnbanArgs),

@@ -50,6 +50,8 @@ pub enum AdminError {
     UnknownUser(String),
     #[error("the new password is refused: {0}")]
     Password(#[source] chat_domain::DomainError),
+    #[error("the new password is empty; nothing was changed")]
+    EmptyPassword,
     #[error("the two passwords differ; nothing was changed")]
     PasswordsDiffer,
     #[error("name the deleter with --by NAME (an account), or set --admin-users / ADMIN_USERS")]

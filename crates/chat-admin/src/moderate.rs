@@ -84,6 +84,9 @@ pub fn reset_password(
     input.read_line(&mut line)?;
     let password = line.strip_suffix('\n').unwrap_or(&line);
     let password = password.strip_suffix('\r').unwrap_or(password);
+    if password.is_empty() {
+        return Err(AdminError::EmptyPassword);
+    }
     let hash = chat_domain::passwords::hash_new_password(password, args.bcrypt_cost)
         .map_err(AdminError::Password)?;
     let now = timestamps::now();
@@ -157,7 +160,16 @@ pub fn delete_message(args: &DeleteMessageArgs) -> Result<String, AdminError> {
     if let Some(name) = image {
         match std::fs::remove_file(args.upload_dir.join(name)) {
             Ok(()) => said.push_str(&format!("; image {name} removed")),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // The message is deleted; its file may be in a folder this
+                // command was not told of.
+                tracing::warn!(file = name, dir = %args.upload_dir.display(), "the deleted image's file is not in the upload folder");
+                said.push_str(&format!(
+                    "; image {name} NOT found in {}: remove it from the server's upload folder \
+                     (or name that folder with --upload-dir / UPLOAD_DIR)",
+                    args.upload_dir.display()
+                ));
+            }
             Err(e) => {
                 tracing::warn!(error = %e, file = name, "the image file could not be removed");
                 said.push_str(&format!("; image {name} NOT removed: {e}"));

@@ -36,10 +36,9 @@ async fn users_json(db: &TestDatabase) -> Vec<Value> {
 
 async fn events(db: &TestDatabase) -> Vec<moderation::AdminEvent> {
     db.database()
-        .run(|conn| moderation::events_after(conn, 0, 100))
+        .run(|conn| moderation::events_since(conn, chrono::DateTime::UNIX_EPOCH.naive_utc(), 100))
         .await
         .unwrap()
-        .1
 }
 
 fn reset_password(db: &TestDatabase, name: &str, stdin: &str) -> std::process::Output {
@@ -120,10 +119,10 @@ on_both_backends! {
         assert_eq!(recorded.len(), 1);
         assert_eq!((recorded[0].action, recorded[0].user_id), (AdminAction::ResetPassword, Some(ids[0])));
 
-        for bad in ["short\n", "\n", ""] {
+        for (bad, says) in [("short\n", "refused"), ("\n", "empty"), ("", "empty")] {
             let out = reset_password(&db, "alice", bad);
             assert_eq!(out.status.code(), Some(1), "{bad:?}");
-            assert!(stderr(&out).contains("refused"), "{}", stderr(&out));
+            assert!(stderr(&out).contains(says), "{}", stderr(&out));
         }
         assert!(accounts.authenticate("alice", "a brand new secret").await.unwrap().is_some());
         assert_eq!(reset_password(&db, "nobody", "whatever123\n").status.code(), Some(1));
@@ -150,12 +149,16 @@ on_both_backends! {
                 };
                 chat_domain::messages::insert_batch(
                     conn,
-                    &[new("/uploads/cat.png", MessageType::Image), new("hello", MessageType::Text)],
+                    &[
+                        new("/uploads/cat.png", MessageType::Image),
+                        new("hello", MessageType::Text),
+                        new("/uploads/dog.png", MessageType::Image),
+                    ],
                 )
             })
             .await
             .unwrap();
-        let (image, text) = (stored[0].id, stored[1].id);
+        let (image, text, elsewhere) = (stored[0].id, stored[1].id, stored[2].id);
         let dir = uploads.path().to_str().unwrap();
         let out = admin(&["delete-message", &image.to_string(), "--database-url", db.url(), "--upload-dir", dir, "--admin-users", "root"]);
         assert!(out.status.success(), "{}", stderr(&out));
@@ -171,6 +174,13 @@ on_both_backends! {
         assert_eq!(deleted.len(), 1);
         assert_eq!((deleted[0].id, deleted[0].username.as_str()), (image, "root"));
 
+        // An image whose file is not in the folder it was told of: deleted,
+        // and it says where the file was not found.
+        let out = admin(&["delete-message", &elsewhere.to_string(), "--database-url", db.url(), "--upload-dir", dir, "--by", "root"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(stdout(&out).contains("dog.png NOT found"), "{}", stdout(&out));
+        assert_eq!(events(&db).await.len(), 2);
+
         let again = admin(&["delete-message", &image.to_string(), "--database-url", db.url(), "--by", "root"]);
         assert_eq!(again.status.code(), Some(1));
         assert!(stderr(&again).contains("不存在"), "{}", stderr(&again));
@@ -179,6 +189,6 @@ on_both_backends! {
         assert!(stderr(&nobody).contains("--by"), "{}", stderr(&nobody));
         let unknown = admin(&["delete-message", &text.to_string(), "--database-url", db.url(), "--by", "ghost"]);
         assert_eq!(unknown.status.code(), Some(1));
-        assert_eq!(events(&db).await.len(), 1);
+        assert_eq!(events(&db).await.len(), 2, "refusals record nothing");
     }
 }

@@ -207,24 +207,19 @@ pub fn record(
     Ok(())
 }
 
-/// The newest event's id (0 when there is none): where a starting server begins.
-pub fn last_event_id(conn: &mut DbConnection) -> Result<i64> {
-    let max: Option<i64> = admin_events::table
-        .select(diesel::dsl::max(admin_events::id))
-        .first(conn)?;
-    Ok(max.unwrap_or(0))
-}
-
-/// Up to `limit` events after `after`, oldest first, and the id to read
-/// after next time. Unknown kinds (from a newer chat-admin) are skipped.
-pub fn events_after(
+/// Events recorded at or after `since`, oldest first (at most `limit`).
+/// Readers go by time, not by id: on PostgreSQL two chat-admin runs that
+/// overlap may commit their ids out of order, so a reader that went past the
+/// larger id would never see the smaller one. Unknown kinds (from a newer
+/// chat-admin) are skipped.
+pub fn events_since(
     conn: &mut DbConnection,
-    after: i64,
+    since: NaiveDateTime,
     limit: i64,
-) -> Result<(i64, Vec<AdminEvent>)> {
+) -> Result<Vec<AdminEvent>> {
     type Row = (i64, String, Option<i32>, Option<i64>, String, NaiveDateTime);
     let rows: Vec<Row> = admin_events::table
-        .filter(admin_events::id.gt(after))
+        .filter(admin_events::created_at.ge(since))
         .order(admin_events::id.asc())
         .limit(limit)
         .select((
@@ -236,8 +231,7 @@ pub fn events_after(
             admin_events::created_at,
         ))
         .load(conn)?;
-    let next = rows.last().map_or(after, |r| r.0);
-    let events = rows
+    Ok(rows
         .into_iter()
         .filter_map(|(id, kind, user_id, message_id, actor, created_at)| {
             Some(AdminEvent {
@@ -249,8 +243,7 @@ pub fn events_after(
                 created_at,
             })
         })
-        .collect();
-    Ok((next, events))
+        .collect())
 }
 
 #[cfg(test)]

@@ -268,3 +268,46 @@ on_both_backends! {
         assert!(later > at_login, "a socket records the time too");
     }
 }
+
+/// Records a deletion event with this id, as a chat-admin run whose id was
+/// handed out before another's but that committed after it.
+async fn record_with_id(db: &chat_domain::Database, id: i64, message_id: i64) {
+    db.run(move |conn| {
+        use chat_domain::schema::admin_events;
+        use diesel::prelude::*;
+        diesel::insert_into(admin_events::table)
+            .values((
+                admin_events::id.eq(id),
+                admin_events::kind.eq(AdminAction::DeleteMessage.as_str()),
+                admin_events::message_id.eq(Some(message_id)),
+                admin_events::actor.eq("operator"),
+                admin_events::created_at.eq(chat_domain::timestamps::now()),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+}
+
+on_both_backends! {
+    /// Two chat-admin runs at once on PostgreSQL may commit their ids out of
+    /// order: the action with the smaller id, committed last, is applied
+    /// all the same, and each action once.
+    async fn an_action_that_commits_late_is_still_applied(backend: Backend) {
+        let server = TestServer::start(backend).await;
+        let bob = server.user("bob").await;
+        let mut b = bob.socket().await;
+        let first = b.send_message(json!({"content": "one"})).await["message"]["id"].as_i64().unwrap();
+        let second = b.send_message(json!({"content": "two"})).await["message"]["id"].as_i64().unwrap();
+        let db = server.database().await;
+        record_with_id(&db, 1_000, second).await;
+        let notice = b.event("message_deleted").await;
+        assert_eq!(notice["id"], second, "{notice}");
+        record_with_id(&db, 5, first).await;
+        let notice = b.event("message_deleted").await;
+        assert_eq!(notice["id"], first, "{notice}");
+        // Each once, though every read returns both.
+        b.assert_no_event("message_deleted", Duration::from_secs(3)).await;
+    }
+}

@@ -1,7 +1,10 @@
 //! The background tasks of a node: the message writer, the write probe, the
 //! `online_users` announcer and the periodic sweep.
 
+use std::collections::HashMap;
 use std::sync::Arc;
+
+use chrono::NaiveDateTime;
 use std::time::Duration;
 
 use socketioxide::adapter::Adapter;
@@ -28,8 +31,11 @@ const SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// How often the node reads what chat-admin did (the operator is promised
 /// 10 seconds).
 const ADMIN_EVENTS_EVERY: Duration = Duration::from_secs(2);
-/// Events applied per read.
-const ADMIN_EVENTS_BATCH: i64 = 100;
+/// How far back each read goes: longer than a chat-admin transaction takes
+/// to commit, plus clock differences between the operator's host and this one.
+const ADMIN_EVENTS_WINDOW: chrono::Duration = chrono::Duration::seconds(120);
+/// Events read at most per read.
+const ADMIN_EVENTS_BATCH: i64 = 1000;
 
 pub fn spawn<A: Adapter>(
     state: &AppState,
@@ -62,36 +68,43 @@ pub fn spawn<A: Adapter>(
     });
 }
 
-/// Reads the events chat-admin records (chat_domain::moderation) after the
-/// newest one at the start, and applies each to this node's sockets.
+/// Reads the events chat-admin records (chat_domain::moderation) and applies
+/// each new one to this node's sockets. It reads the last
+/// [`ADMIN_EVENTS_WINDOW`] every time and remembers which ids it applied, so
+/// an event that committed late (or with the operator's clock a little
+/// behind) is still applied once; those present when the node starts are
+/// only remembered.
 fn spawn_admin_events<A: Adapter>(state: AppState, io: SocketIo<A>) {
     use chat_domain::moderation;
     tokio::spawn(async move {
         let mut every = tokio::time::interval(ADMIN_EVENTS_EVERY);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut cursor: Option<i64> = None;
+        let mut applied: Option<HashMap<i64, NaiveDateTime>> = None;
         loop {
             every.tick().await;
-            let Some(after) = cursor else {
-                match state.db.run(moderation::last_event_id).await {
-                    Ok(id) => cursor = Some(id),
-                    Err(e) => tracing::warn!(error = %e, "reading chat-admin events failed"),
-                }
-                continue;
-            };
+            let since = chat_domain::timestamps::now() - ADMIN_EVENTS_WINDOW;
             let read = state
                 .db
-                .run(move |conn| moderation::events_after(conn, after, ADMIN_EVENTS_BATCH))
+                .run(move |conn| moderation::events_since(conn, since, ADMIN_EVENTS_BATCH))
                 .await;
-            match read {
-                Ok((next, events)) => {
-                    for event in &events {
-                        crate::socket::apply_admin_event(&state, &io, event).await;
-                    }
-                    cursor = Some(next);
+            let events = match read {
+                Ok(events) => events,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading chat-admin events failed");
+                    continue;
                 }
-                Err(e) => tracing::warn!(error = %e, "reading chat-admin events failed"),
+            };
+            let Some(seen) = applied.as_mut() else {
+                applied = Some(events.iter().map(|e| (e.id, e.created_at)).collect());
+                continue;
+            };
+            for event in events {
+                if seen.insert(event.id, event.created_at).is_none() {
+                    crate::socket::apply_admin_event(&state, &io, &event).await;
+                }
             }
+            // What the next read cannot return any more.
+            seen.retain(|_, at| *at >= since);
         }
     });
 }
