@@ -1,6 +1,7 @@
 //! Image uploads over HTTP: `POST /api/upload`, `GET /api/settings`, and the
 //! guard in front of `GET /uploads/<name>`. The folder itself is store.rs.
 
+pub mod metadata;
 mod store;
 
 pub use chat_domain::storage::{is_upload_name, UPLOAD_URL_PREFIX as URL_PREFIX};

@@ -180,6 +180,10 @@ impl Uploads {
             }
             file.flush().await.map_err(AppError::Storage)?;
             file.sync_all().await.map_err(AppError::Storage)?;
+            drop(file);
+            if let Some(stripped) = strip_metadata(partial.clone(), kind, self.max_bytes).await? {
+                bytes = stripped;
+            }
             tokio::fs::rename(&partial, self.dir.join(&name))
                 .await
                 .map_err(AppError::Storage)?;
@@ -200,6 +204,29 @@ impl Uploads {
             other => AppError::bad_request(format!("上传数据格式错误: {other}")),
         }
     }
+}
+
+/// Rewrites the written file without its metadata (super::metadata), off
+/// the async workers; the new size when anything was removed.
+/// A file at the size limit whose only EXIF was a tiny orientation stays as
+/// it came rather than grow past the limit.
+async fn strip_metadata(path: PathBuf, kind: ImageKind, max: u64) -> AppResult<Option<u64>> {
+    tokio::task::spawn_blocking(move || {
+        let bytes = std::fs::read(&path)?;
+        let Some(stripped) = super::metadata::strip(kind, &bytes) else {
+            return Ok(None);
+        };
+        if stripped.len() as u64 > max {
+            return Ok(None);
+        }
+        let mut file = std::fs::File::create(&path)?;
+        std::io::Write::write_all(&mut file, &stripped)?;
+        file.sync_all()?;
+        Ok(Some(stripped.len() as u64))
+    })
+    .await
+    .map_err(AppError::internal)?
+    .map_err(AppError::Storage)
 }
 
 #[cfg(test)]
