@@ -634,6 +634,45 @@ test("chat-admin ban/delete-message against the running cluster (PostgreSQL) rea
   }
 });
 
+test("typing: one user_typing true per user per 2 s over tabs on A and B, never to the typist's own tabs; a message sent on B ends what A started, on every node", async (t) => {
+  const tabs = tabsOf(t);
+  const typist = await newUser(A, "typ_");
+  const own = [
+    await tabs.open(A, typist.browser.cookie, "websocket", "typist@A"),
+    await tabs.open(B, typist.browser.cookie, "polling", "typist@B/polling"),
+  ];
+  const w = await newUser(C, "wtc_");
+  const watchers = [
+    await tabs.open(B, w.browser.cookie, "websocket", "watcher@B"),
+    await tabs.open(C, w.browser.cookie, "polling", "watcher@C/polling"),
+  ];
+  await sleep(300);
+  const from = new Map([...own, ...watchers].map((tab) => [tab, tab.mark()]));
+  const typing = { username: typist.username, typing: true };
+  const stopped = { username: typist.username, typing: false };
+
+  // Both tabs type at once, on two nodes: the room is told once.
+  own[0].socket.emit("typing", { typing: true });
+  own[1].socket.emit("typing", { typing: true });
+  for (const tab of watchers) await tab.waitFor("user_typing", (d) => d.typing === true, from.get(tab));
+  await sleep(QUIET);
+  for (const tab of watchers) {
+    assert.deepEqual(tab.all("user_typing", () => true, from.get(tab)), [typing], `${tab.label}: one user_typing`);
+  }
+
+  // The message goes through B; the `true` came through A or B: either way
+  // every node's watchers learn that the typist stopped, once.
+  const ack = await own[1].send("done typing");
+  assert.equal(ack.success, true, JSON.stringify(ack));
+  for (const tab of watchers) await tab.waitFor("user_typing", (d) => d.typing === false, from.get(tab));
+  own[0].socket.emit("typing", { typing: false }); // told already: dropped
+  await sleep(QUIET);
+  for (const tab of watchers) {
+    assert.deepEqual(tab.all("user_typing", () => true, from.get(tab)), [typing, stopped], `${tab.label}: true then false`);
+  }
+  for (const tab of own) assert.deepEqual(tab.all("user_typing", () => true, from.get(tab)), [], `${tab.label} is the typist's own`);
+});
+
 test("a node killed with SIGKILL drops out of presence within 30 s; the surviving nodes go on exchanging messages", async (t) => {
   assert.equal(PIDS.length, URLS.length, "CLUSTER_PIDS names every node");
   const victim = URLS[URLS.length - 1];

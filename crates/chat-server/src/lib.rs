@@ -25,6 +25,7 @@ pub mod socket_server;
 pub mod state;
 pub mod static_files;
 pub mod telemetry;
+pub mod typing;
 pub mod uploads;
 
 pub use app::{build, serve, App};

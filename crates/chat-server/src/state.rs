@@ -33,7 +33,7 @@ pub struct Shared {
     /// The sockets each user holds on this node (`--sockets-per-user`).
     pub socket_slots: crate::socket::SocketSlots,
     /// Who the others were told is typing (`typing`, PROTOCOL.md §6.9).
-    pub typing: crate::socket::TypingTracker,
+    pub typing: Arc<dyn crate::typing::TypingState>,
     pub writer: MessageWriter,
     /// This node's Redis connections, when it is part of a cluster.
     pub cluster: Option<Cluster>,

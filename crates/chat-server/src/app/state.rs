@@ -9,6 +9,7 @@ use chat_domain::{Accounts, Backend, Database, DbOptions, DbSessionStore, Messag
 use super::StartError;
 use crate::cluster::limits::{RedisCounters, RedisFloodLimiter, RedisLoginLockout};
 use crate::cluster::presence::RedisPresence;
+use crate::cluster::typing::RedisTyping;
 use crate::cluster::{Cluster, ClusterError};
 use crate::config::Config;
 use crate::health::WriteHealth;
@@ -19,6 +20,7 @@ use crate::limits::{
 use crate::messages::writer::{MessageWriter, WriterTask};
 use crate::presence::{Announcer, MemoryPresence, Presence};
 use crate::state::{AppState, Shared};
+use crate::typing::{TypingState, TypingTracker};
 use crate::uploads::Uploads;
 
 /// The state, and what the Socket.IO wiring still needs.
@@ -82,6 +84,10 @@ pub async fn build(config: &Config) -> Result<Built, StartError> {
         Some(c) => Arc::new(RedisCounters::new(c.conn.clone(), c.reachability.clone())),
         None => Arc::new(MemoryCounters::default()),
     };
+    let typing: Arc<dyn TypingState> = match &cluster {
+        Some(c) => Arc::new(RedisTyping::new(c.conn.clone(), c.reachability.clone())),
+        None => Arc::new(TypingTracker::default()),
+    };
     let (writer, writer_task) = MessageWriter::channel();
     let state = AppState(Arc::new(Shared {
         config: config.clone(),
@@ -97,7 +103,7 @@ pub async fn build(config: &Config) -> Result<Built, StartError> {
         budgets: Budgets::new(&config.limits),
         counters,
         socket_slots: Default::default(),
-        typing: Default::default(),
+        typing,
         writer,
         cluster: cluster.clone(),
         write_health: WriteHealth::default(),

@@ -59,7 +59,7 @@ pub fn spawn<A: Adapter>(
             sweeper.flood.sweep();
             sweeper.lockout.sweep();
             sweeper.counters.sweep();
-            sweeper.typing.sweep(std::time::Instant::now());
+            sweeper.typing.sweep();
             telemetry::upkeep();
             if let Err(e) = sweeper.sessions.delete_expired().await {
                 tracing::warn!(error = %e, "deleting expired sessions failed");

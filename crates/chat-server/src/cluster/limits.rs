@@ -105,7 +105,7 @@ impl FloodLimiter for RedisFloodLimiter {
 }
 
 /// Runs a Redis call unless Redis is known to be away; None: count on this node.
-async fn guarded<T>(
+pub(super) async fn guarded<T>(
     reachability: &Reachability,
     call: impl std::future::Future<Output = redis::RedisResult<T>>,
 ) -> Option<T> {

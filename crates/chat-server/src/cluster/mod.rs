@@ -8,6 +8,7 @@ pub mod fanout;
 pub mod limits;
 pub mod membership;
 pub mod presence;
+pub mod typing;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

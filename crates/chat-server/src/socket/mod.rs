@@ -37,7 +37,6 @@ pub use broadcast::{broadcast, broadcast_local, ROOM};
 pub use order::{SocketOrder, Turn};
 pub use request_head::detach_socket_io_head;
 pub use slots::{SocketSlot, SocketSlots};
-pub use typing::TypingTracker;
 
 /// Who a socket belongs to: decided once, from the handshake's session.
 #[derive(Debug, Clone)]
