@@ -177,6 +177,8 @@ pub struct Uploaded {
 pub struct Settings {
     pub success: Success,
     pub max_upload_bytes: u64,
+    /// How long after sending an author may recall a message (§6.7).
+    pub recall_seconds: u32,
 }
 
 /// The acknowledgement of an accepted `send_message`.
@@ -317,7 +319,8 @@ mod tests {
             "settings",
             Settings {
                 success: Success,
-                max_upload_bytes: 5_242_880
+                max_upload_bytes: 5_242_880,
+                recall_seconds: 120
             }
         );
         insta::assert_json_snapshot!(

@@ -662,7 +662,7 @@ on_both_backends! {
         let server = TestServer::start_with(backend, &["--max-upload-mb", "3"]).await;
         let r = server.client().get("/api/settings").await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-        assert_eq!(r.json, json!({"success": true, "max_upload_bytes": 3 * 1024 * 1024}));
+        assert_eq!(r.json, json!({"success": true, "max_upload_bytes": 3 * 1024 * 1024, "recall_seconds": 120}));
     }
 }
 

@@ -40,11 +40,13 @@ pub async fn only_upload_names(request: Request, next: Next) -> Response {
     }
 }
 
-/// `GET /api/settings`: what the page needs to know before it uploads.
+/// `GET /api/settings`: what the page needs to know before it uploads or
+/// offers to recall.
 pub async fn settings(State(state): State<AppState>) -> Json<Settings> {
     Json(Settings {
         success: Success,
         max_upload_bytes: state.uploads.max_bytes(),
+        recall_seconds: state.config.recall_seconds,
     })
 }
 
