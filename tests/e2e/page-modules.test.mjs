@@ -53,7 +53,7 @@ test('the upload limit is the server\'s (--max-upload-mb 1): a 2 MB image is ref
   const { context, page } = await openPage(browser);
   try {
     const settings = await (await fetch(server.url + '/api/settings')).json();
-    assert.deepEqual(settings, { success: true, max_upload_bytes: 1024 * 1024 });
+    assert.deepEqual(settings, { success: true, max_upload_bytes: 1024 * 1024, recall_seconds: 120 });
     await registerViaUi(page, uniqueName('limit'), undefined, server.url);
     const uploads = [];
     page.on('request', (r) => { if (new URL(r.url()).pathname === '/api/upload') uploads.push(r.url()); });
