@@ -17,6 +17,9 @@ use crate::socket_server::{user_room, SocketServer};
 use crate::state::AppState;
 use crate::telemetry;
 
+/// Longer than a handshake takes from reading the account to joining rooms.
+const HANDSHAKE_RACE: std::time::Duration = std::time::Duration::from_secs(1);
+
 pub async fn on_ban_user<A: Adapter>(
     s: SocketRef<A>,
     io: SocketIo<A>,
@@ -89,8 +92,15 @@ async fn ban_user<A: Adapter>(
         .ban(name, by, move |n| admins.config.is_admin(n))
         .await?;
     // Its sockets are closed even when it was banned already (one that raced
-    // the first ban's handshake).
+    // the first ban's handshake); and once more a moment later, for a
+    // handshake that read the account just before the ban and joined the
+    // user's room just after this disconnect.
     io.disconnect_user(target.id).await;
+    let (again, id) = (io.clone(), target.id);
+    tokio::spawn(async move {
+        tokio::time::sleep(HANDSHAKE_RACE).await;
+        again.disconnect_user(id).await;
+    });
     if newly {
         metrics::counter!(telemetry::USERS_BANNED).increment(1);
         tracing::info!(user_id = target.id, by = user.id, "user banned");
