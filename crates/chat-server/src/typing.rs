@@ -24,6 +24,9 @@ pub trait TypingState: Send + Sync + 'static {
 
 /// At most one `typing: true` per user per this long is forwarded.
 pub const TYPING_EVERY: Duration = Duration::from_secs(2);
+/// How long the others' having been told `true` is remembered: a page drops
+/// a `true` it has not seen renewed for 6 s, so after this nobody shows it.
+pub const TOLD_FOR: Duration = Duration::from_secs(30);
 
 /// What the others were last told about each user typing on this node. An
 /// entry lives while the user is typing or was told so within
@@ -94,9 +97,13 @@ impl TypingTracker {
     }
 
     /// Drops entries that hold nothing the next event needs.
+    /// A `true` not renewed for [`TOLD_FOR`] is shown by no page any more:
+    /// it goes too, so a user whose leaving went unseen is not kept.
     pub fn sweep_at(&self, now: Instant) {
-        self.lock()
-            .retain(|_, told| told.typing || now.duration_since(told.at) < TYPING_EVERY);
+        self.lock().retain(|_, told| {
+            let age = now.duration_since(told.at);
+            age < TYPING_EVERY || (told.typing && age < TOLD_FOR)
+        });
     }
 
     pub fn len(&self) -> usize {
@@ -168,6 +175,13 @@ mod tests {
         t.typing_at(2, false, t0);
         t.sweep_at(t0 + Duration::from_secs(3));
         assert_eq!(t.len(), 1, "the one still typing stays");
+        t.typing_at(3, true, t0);
+        t.sweep_at(t0 + TOLD_FOR);
+        assert!(
+            t.is_empty(),
+            "a true nobody renewed goes after {TOLD_FOR:?}"
+        );
+        t.typing_at(1, true, t0);
         t.forget_here(1);
         assert!(t.is_empty());
     }

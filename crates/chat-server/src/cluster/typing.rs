@@ -9,11 +9,7 @@ use redis::Script;
 
 use super::limits::guarded;
 use super::Reachability;
-use crate::typing::{TypingState, TypingTracker, TYPING_EVERY};
-
-/// How long the others' having been told `true` is remembered: a page drops
-/// a `true` it has not seen renewed for 6 s, so after this nobody shows it.
-const TOLD_FOR_MS: u64 = 30_000;
+use crate::typing::{TypingState, TypingTracker, TOLD_FOR, TYPING_EVERY};
 
 /// KEYS: the pacing key, the told key. ARGV: pacing ms, told ms. Returns 1
 /// when this `true` is to be forwarded.
@@ -61,7 +57,7 @@ impl TypingState for RedisTyping {
         invocation
             .key(told)
             .arg(TYPING_EVERY.as_millis() as u64)
-            .arg(TOLD_FOR_MS);
+            .arg(TOLD_FOR.as_millis() as u64);
         let mut conn = self.conn.clone();
         let call = invocation.invoke_async::<i64>(&mut conn);
         match guarded(&self.reachability, call).await {
