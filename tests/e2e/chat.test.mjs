@@ -166,6 +166,7 @@ test('two users register, see each other join, exchange text, emoji and an image
   await sendText(b, '照片拍得真好看！📸');
   await waitMessage(a, '照片拍得真好看！📸');
   await until(async () => (await messages(a)).length >= 8, 'all messages on alice\'s page');
+  await a.mouse.move(0, 0);   // no hover: the message buttons (撤回) stay out of the screenshot
   await a.waitForTimeout(300);
   await a.screenshot({ path: path.join(SCREENSHOT_DIR, 'desktop.png') });
 

@@ -22,12 +22,27 @@ mkdirSync(SCREENSHOT_DIR, { recursive: true });
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 export const DEFAULT_TIMEOUT = 15000;
 
-export async function launch() {
+export async function launch(extraArgs = []) {
   return chromium.launch({
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extraArgs],
   });
+}
+
+// The admin of the shared server (scripts/test-e2e.sh starts it with --admin-users "$E2E_ADMIN").
+export const E2E_ADMIN = process.env.E2E_ADMIN || 'e2e-admin';
+
+// Register `name` through the API, or log in when another test already registered it;
+// then open the room. Returns the User of the answer (with is_admin).
+export async function enterAs(context, page, name, base = CHAT_URL) {
+  let r = await context.request.post(base + '/api/register', { data: { username: name, password: PASSWORD } });
+  if (r.status() === 409) r = await context.request.post(base + '/api/login', { data: { username: name, password: PASSWORD } });
+  assert.ok(r.ok(), `register or log in ${name}: ${r.status()} ${await r.text()}`);
+  const { user } = await r.json();
+  await page.goto(base + '/');
+  await waitInRoom(page);
+  return user;
 }
 
 // A new browser context (own cookie jar = own user) with one page on it.
@@ -90,9 +105,9 @@ export async function registerViaUi(page, username, password = PASSWORD, base = 
   await waitInRoom(page);
 }
 
-export async function loginViaUi(page, username, password = PASSWORD) {
+export async function loginViaUi(page, username, password = PASSWORD, base = CHAT_URL) {
   if (!(await page.locator('#login-form').isVisible())) {
-    await page.goto(CHAT_URL + '/');
+    await page.goto(base + '/');
     await page.locator('#login-form').waitFor({ state: 'visible' });
   }
   await page.fill('#login-username', username);
@@ -120,10 +135,13 @@ export async function sendText(page, text) {
   await page.press('#message-input', 'Enter');
 }
 
-// Rows of the message list as plain objects.
+// Rows of the message list as plain objects (a recalled or deleted message is a
+// 'system' row that keeps its id).
 export async function messages(page) {
   return page.$$eval('#messages > .message', (rows) => rows.map((r) => ({
     id: r.dataset.id ? Number(r.dataset.id) : null,
+    deleted: r.dataset.deleted === '1',
+    mentionsMe: r.classList.contains('mentions-me'),
     cls: r.classList.contains('mine') ? 'mine' : r.classList.contains('theirs') ? 'theirs' : r.classList.contains('system') ? 'system' : '?',
     type: r.dataset.type || null,
     author: r.querySelector('.author')?.textContent ?? null,

@@ -15,6 +15,7 @@ const registerError = $('register-error');
 export function enterRoom(user) {
   leaveRoom();
   state.me = user;
+  hide(loginError);                 // 上一次的“已被封禁”等不再显示
   showChat();
   $('current-username').textContent = user.username;
   const av = $('me-avatar');

@@ -1,9 +1,10 @@
-// 历史消息：进入聊天室时的首屏、“加载更早的消息”、重连后用 after_id 补齐。
+// 历史消息：进入聊天室时的首屏、“加载更早的消息”、重连后用 after_id 补齐，
+// 以及重连后问断线期间撤回/删除了什么（GET /api/messages/deleted?since=…，PROTOCOL.md §6.7）。
 import { $, show, hide, showToast } from './dom.js';
 import { api, errorText } from './api.js';
 import { state, isCurrent, PAGE_SIZE, CATCHUP_PAGE } from './state.js';
 import { onLeave, loginLost } from './session.js';
-import { addMessage, nearBottom, scrollToBottom, showNewPill, keepingPosition } from './render.js';
+import { addMessage, applyDeletion, nearBottom, scrollToBottom, showNewPill, keepingPosition } from './render.js';
 
 const loadEarlierBtn = $('load-earlier');
 const historyEnd = $('history-end');
@@ -21,7 +22,22 @@ function updateHistoryControls(hasMore) {
 // 连上（或重新连上）服务器之后：第一次取首屏历史，之后补齐断线期间的消息。
 export function syncHistory(mySession) {
   if (!state.historyLoaded) loadInitialHistory(mySession);
-  else catchUp(mySession);
+  else { catchUp(mySession); catchUpDeletions(mySession); }
+}
+
+// 各节点、各事件的时间略有先后：从见过的最新时间往前多问几秒，重复的删除无害。
+const DELETED_MARGIN_MS = 5000;
+
+// 断线期间撤回/删除的消息：从见过的最新服务器时间起问一次，逐条换成提示。
+// 不支持的服务器（Flask 时代，404 等）就算了；401 走“登录已失效”。
+async function catchUpDeletions(mySession) {
+  const since = state.lastEventAt;
+  const q = since ? '?since=' + encodeURIComponent(new Date(since.getTime() - DELETED_MARGIN_MS).toISOString()) : '';
+  const r = await api('GET', '/api/messages/deleted' + q);
+  if (!isCurrent(mySession)) return;
+  if (loginLost(r, mySession)) return;
+  if (!r.ok || !r.data || !Array.isArray(r.data.deleted)) return;
+  r.data.deleted.forEach((d) => applyDeletion(d));
 }
 
 async function loadInitialHistory(mySession) {

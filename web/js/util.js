@@ -60,3 +60,40 @@ export function hueOf(name) {
 export function formatMb(bytes) {
   return (Math.round(bytes / 104857.6) / 10) + ' MB';
 }
+
+// ---------- @提及 ----------
+// 提及是 “@” 紧跟一个完整的用户名；几个名字都对得上时取最长的（“@小明你好” 提及 小明，
+// 有 小明明 这个人时 “@小明明” 提及的是 小明明）。names：可迭代的已知用户名。
+// 返回 [{start, end, name}]（start 是 @ 的下标，end 是名字之后的下标）。
+export function findMentions(text, names) {
+  const list = Array.from(new Set(names)).filter((n) => typeof n === 'string' && n).sort((a, b) => b.length - a.length);
+  const out = [];
+  if (!list.length || typeof text !== 'string') return out;
+  for (let i = text.indexOf('@'); i !== -1; i = text.indexOf('@', i + 1)) {
+    const name = list.find((n) => text.startsWith(n, i + 1));
+    if (!name) continue;
+    out.push({ start: i, end: i + 1 + name.length, name });
+    i += name.length;
+  }
+  return out;
+}
+
+// 输入框里光标前正在输入的 “@前缀”：返回 {start, query}，不是就返回 null。
+// @ 必须在开头或空白之后，前缀里不能有空白，最长 20 个字符（用户名的上限）。
+export function mentionQuery(text, caret) {
+  const before = text.slice(0, caret);
+  const at = before.lastIndexOf('@');
+  if (at === -1) return null;
+  if (at > 0 && !/\s/.test(before[at - 1])) return null;
+  const query = before.slice(at + 1);
+  if (/\s|@/.test(query) || codePoints(query) > 20) return null;
+  return { start: at, query };
+}
+
+// “正在输入” 的一句话：一人、两人写名字，三人起只写人数。
+export function typingText(names) {
+  if (!names.length) return '';
+  if (names.length === 1) return names[0] + ' 正在输入…';
+  if (names.length === 2) return names[0] + '、' + names[1] + ' 正在输入…';
+  return names.length + ' 人正在输入…';
+}

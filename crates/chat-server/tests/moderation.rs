@@ -67,8 +67,12 @@ on_both_backends! {
 
         let ack = r.call("ban_user", &json!({"username": "spammer"})).await;
         assert_eq!(ack, json!({"success": true}));
-        s1.disconnected().await;
-        s2.disconnected().await;
+        for sock in [&mut s1, &mut s2] {
+            // Told why, before the disconnect: a page says so instead of
+            // taking it for a logout elsewhere.
+            assert_eq!(sock.event("error").await, json!({"message": "你的账号已被封禁"}));
+            sock.disconnected().await;
+        }
         for sock in [&mut r, &mut b] {
             let notice = sock.event("user_banned").await;
             assert_eq!(notice["username"], "spammer", "{notice}");
@@ -190,6 +194,7 @@ on_both_backends! {
         .await
         .unwrap();
         a.wait_until_disconnected(OPERATOR_DEADLINE).await.expect("alice's socket closed");
+        assert_eq!(a.event("error").await, json!({"message": "你的账号已被封禁"}));
         let notice = b.event("user_banned").await;
         assert_eq!((notice["username"].as_str(), notice["by"].as_str()), (Some("alice"), Some("operator")));
         assert_utc_time(&notice["timestamp"]);

@@ -437,6 +437,8 @@ describe(`ban_user / unban_user [${TRANSPORT}]`, { skip: NO_ADMIN }, () => {
       await s.waitDisconnect(Math.max(100, 5000 - (Date.now() - started)));
       assert.equal(s.connected, false);
       assert.equal(s.disconnectReason, "io server disconnect", `banned socket ${i}: disconnected by the server (as logout does), not ${s.disconnectReason}`);
+      // Told why first, so that a page does not take it for a logout elsewhere.
+      assert.deepEqual(s.pending("error"), [{ message: "你的账号已被封禁" }], `banned socket ${i}: the error event before the disconnect`);
     }
     const notice = await wc.peek("user_banned", (d) => d.username === v.username);
     assert.deepEqual(Object.keys(notice).sort(), ["by", "timestamp", "username"], `user_banned fields: ${JSON.stringify(notice)}`);

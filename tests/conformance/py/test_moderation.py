@@ -357,6 +357,8 @@ def test_ban_disconnects_ends_sessions_and_announces_then_unban_lifts_it(clients
         reason = s.wait_for("disconnect", timeout=max(0.1, 5.0 - (time.monotonic() - started)))
         assert reason == SERVER_DISCONNECT, reason
         assert not s.connected
+        # Told why first, so that a page does not take it for a logout elsewhere.
+        assert s.wait_for("error", timeout=0.1) == {"message": "你的账号已被封禁"}
     notice = wc.wait_for("user_banned", lambda d: d["username"] == v.username)
     assert set(notice) == {"username", "by", "timestamp"}, notice
     assert notice["by"] == ADMIN

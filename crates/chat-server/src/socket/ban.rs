@@ -9,10 +9,10 @@ use socketioxide::extract::{AckSender, Extension, SocketRef, State, TryData};
 use socketioxide::SocketIo;
 
 use super::broadcast::{broadcast_except, broadcast_local, broadcast_local_except};
-use super::{answered, refuse, SocketUser, WantsAck};
+use super::{answered, refuse, HandshakeError, SocketUser, WantsAck};
 use crate::error::AppError;
 use crate::limits;
-use crate::protocol::{Done, Event, MessageDeleted, Success, UserBanned};
+use crate::protocol::{Done, ErrorEvent, Event, MessageDeleted, Success, UserBanned};
 use crate::socket_server::{user_room, SocketServer};
 use crate::state::AppState;
 use crate::telemetry;
@@ -95,6 +95,7 @@ async fn ban_user<A: Adapter>(
     // the first ban's handshake); and once more a moment later, for a
     // handshake that read the account just before the ban and joined the
     // user's room just after this disconnect.
+    tell_banned(io.to(user_room(target.id))).await;
     io.disconnect_user(target.id).await;
     let (again, id) = (io.clone(), target.id);
     tokio::spawn(async move {
@@ -129,6 +130,18 @@ async fn unban_user(
     Ok(())
 }
 
+/// The banned user's own sockets learn why they are about to be closed (the
+/// `error` event, before the disconnect packet on the same socket), so that
+/// a page says so instead of taking it for a logout elsewhere.
+async fn tell_banned<A: Adapter>(sockets: socketioxide::operators::BroadcastOperators<A>) {
+    let notice = ErrorEvent {
+        message: HandshakeError::Banned.to_string(),
+    };
+    if let Err(e) = sockets.emit(Event::Error, &notice).await {
+        tracing::debug!(error = %e, "the banned user's sockets were not told");
+    }
+}
+
 fn moderator(user: &SocketUser) -> Result<Moderator, AppError> {
     if !user.is_admin {
         return Err(BanError::NotAdmin.into());
@@ -158,6 +171,7 @@ pub async fn apply_admin_event<A: Adapter>(state: &AppState, io: &SocketIo<A>, e
     let timestamp = chat_domain::timestamps::to_rfc3339(&event.created_at);
     match (event.action, event.user_id, event.message_id) {
         (AdminAction::Ban, Some(user_id), _) => {
+            tell_banned(io.local().to(user_room(user_id))).await;
             let _ = io.local().to(user_room(user_id)).disconnect().await;
             match state.accounts.find(user_id).await {
                 Ok(Some(target)) => {
