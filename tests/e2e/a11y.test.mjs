@@ -7,31 +7,19 @@
 // - new messages arrive in a polite live region.
 // axe is injected with page.addScriptTag({path}); the page's strict CSP refuses inline
 // scripts, so these contexts bypass CSP (the page's own code runs unchanged).
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import {
-  CHAT_URL, launch, openPage, uniqueName, until, registerViaApi, sendText, sendImage,
-  messages, waitMessage, makePng,
+  browserPerFile, CHAT_URL, uniqueName, until, registerViaApi, sendText, sendImage, messages, waitMessage, makePng,
 } from './helpers.mjs';
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
-let browser;
-const contexts = [];
-before(async () => { browser = await launch(); });
-after(async () => {
-  while (contexts.length) {
-    const c = contexts.pop();
-    await c.request.post(CHAT_URL + '/api/logout').catch(() => {});
-    await c.close().catch(() => {});
-  }
-  await browser?.close();
-});
+const chromium = browserPerFile();
 
 async function newPage(opts = {}) {
-  const { context, page } = await openPage(browser, { bypassCSP: true, ...opts });
-  contexts.push(context);
+  const { context, page } = await chromium.open({ bypassCSP: true, ...opts });
   return page;
 }
 

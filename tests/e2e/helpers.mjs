@@ -1,6 +1,7 @@
 // Shared helpers of the end-to-end tests: Debian's Chromium through playwright-core,
 // users, waiting, and a real PNG made from scratch.
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { accessSync, closeSync, constants as fsConstants, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -43,6 +44,31 @@ export async function enterAs(context, page, name, base = CHAT_URL) {
   await page.goto(base + '/');
   await waitInRoom(page);
   return user;
+}
+
+// One headless Chromium for a test file, launched before its tests. Each
+// context opened with open() (a user of its own) is logged out on the server
+// it was opened on and closed by closeAll(), and after the file's tests.
+export function browserPerFile(extraArgs = []) {
+  const opened = [];
+  const chromium = {
+    browser: null,
+    async open(opts = {}, { base = CHAT_URL, browser = chromium.browser } = {}) {
+      const r = await openPage(browser, opts);
+      opened.push({ context: r.context, base });
+      return r;
+    },
+    async closeAll() {
+      while (opened.length) {
+        const { context, base } = opened.pop();
+        await context.request.post(base + '/api/logout').catch(() => {});
+        await context.close().catch(() => {});
+      }
+    },
+  };
+  before(async () => { chromium.browser = await launch(extraArgs); });
+  after(async () => { await chromium.closeAll(); await chromium.browser?.close(); });
+  return chromium;
 }
 
 // A new browser context (own cookie jar = own user) with one page on it.

@@ -5,27 +5,16 @@
 // server's for bytes that are no image). The other user sees each image arrive.
 // Clipboard and drag-and-drop are played with the browser's own DataTransfer and
 // ClipboardEvent/DragEvent, as the browser hands them to the page.
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  CHAT_URL, launch, openPage, uniqueName, until, waitText, registerViaApi, messages, makePng,
+  browserPerFile, CHAT_URL, uniqueName, until, waitText, registerViaApi, messages, makePng,
 } from './helpers.mjs';
 
-let browser;
-const contexts = [];
-before(async () => { browser = await launch(); });
-after(async () => {
-  while (contexts.length) {
-    const c = contexts.pop();
-    await c.request.post(CHAT_URL + '/api/logout').catch(() => {});
-    await c.close().catch(() => {});
-  }
-  await browser?.close();
-});
+const chromium = browserPerFile();
 
 async function person(prefix) {
-  const { context, page } = await openPage(browser);
-  contexts.push(context);
+  const { context, page } = await chromium.open();
   await registerViaApi(context, page, uniqueName(prefix));
   page.uploads = [];
   page.on('request', (r) => { if (new URL(r.url()).pathname === '/api/upload') page.uploads.push(r.method()); });

@@ -14,28 +14,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  CHAT_URL, launch, openPage, uniqueName, until, waitText, registerViaApi, registerViaUi,
-  sendText, messages, waitMessage,
+  browserPerFile, CHAT_URL, launch, uniqueName, waitText, registerViaApi, registerViaUi, sendText, messages, waitMessage,
 } from './helpers.mjs';
 
-let browser;
-const contexts = [];
-before(async () => { browser = await launch(); });
-after(async () => {
-  await closeAll();
-  await browser?.close();
-});
-async function closeAll() {
-  while (contexts.length) {
-    const { context, base } = contexts.pop();
-    await context.request.post(base + '/api/logout').catch(() => {});
-    await context.close().catch(() => {});
-  }
-}
+const chromium = browserPerFile();
+const closeAll = () => chromium.closeAll();
 
-async function person(name, { watch = false, b = browser, base = CHAT_URL } = {}) {
-  const { context, page } = await openPage(b);
-  contexts.push({ context, base });
+async function person(name, { watch = false, base = CHAT_URL } = {}) {
+  const { context, page } = await chromium.open({}, { base });
   if (watch) await context.addInitScript(watchScript);
   await registerViaApi(context, page, name, undefined, base);
   return page;
@@ -210,9 +196,8 @@ test('not a secure context: no 开启通知 button, and the settings say why, on
   const insecure = await launch([`--host-resolver-rules=MAP ${host} 127.0.0.1`]);
   try {
     const base = CHAT_URL.replace(/\/\/[^/:]+/, '//' + host);
-    const { context, page } = await openPage(insecure);
+    const { context, page } = await chromium.open({}, { base, browser: insecure });
     await context.addInitScript(watchScript);
-    contexts.push({ context, base });
     await registerViaUi(page, uniqueName('不安全'), undefined, base);
     assert.equal(await page.evaluate(() => window.isSecureContext), false);
     await page.click('#settings-btn');

@@ -13,31 +13,16 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  CHAT_URL, E2E_ADMIN, PASSWORD, launch, openPage, uniqueName, until, waitText, enterAs,
-  registerViaApi, loginViaUi, sendText, messages, waitMessage, startServer, noServerBinary,
+  browserPerFile, CHAT_URL, E2E_ADMIN, PASSWORD, uniqueName, until, waitText, enterAs, registerViaApi, loginViaUi, sendText, messages, waitMessage, startServer, noServerBinary,
 } from './helpers.mjs';
 
-let browser;
-const contexts = [];
-before(async () => { browser = await launch(); });
-after(async () => {
-  await closeAll();
-  await browser?.close();
-});
+const chromium = browserPerFile();
+const closeAll = () => chromium.closeAll();
 
 async function newPage(base = CHAT_URL) {
-  const r = await openPage(browser);
+  const r = await chromium.open({}, { base });
   r.base = base;
-  contexts.push(r);
   return r;
-}
-// Log every context out first, so that the shared server's online counts settle at once.
-async function closeAll() {
-  while (contexts.length) {
-    const { context, base } = contexts.pop();
-    await context.request.post(base + '/api/logout').catch(() => {});
-    await context.close().catch(() => {});
-  }
 }
 
 // The admin on a page of its own; skips the test when the server does not name E2E_ADMIN.

@@ -3,27 +3,17 @@
 // notice in its place), someone typing (the line under the messages), in the
 // light and in the dark theme. Each picture is taken only once the page shows
 // what it is meant to show.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import {
-  CHAT_URL, SCREENSHOT_DIR, enterAs, launch, openPage, sendText, until, waitMessage, waitText, messages,
+  browserPerFile, SCREENSHOT_DIR, enterAs, sendText, until, waitMessage, waitText, messages,
 } from './helpers.mjs';
 
-let browser;
-const contexts = [];
-before(async () => { browser = await launch(); });
-after(async () => {
-  for (const c of contexts) {
-    await c.request.post(CHAT_URL + '/api/logout').catch(() => {});
-    await c.close().catch(() => {});
-  }
-  await browser?.close();
-});
+const chromium = browserPerFile();
 
 async function person(name, opts) {
-  const { context, page } = await openPage(browser, opts);
-  contexts.push(context);
+  const { context, page } = await chromium.open(opts);
   await enterAs(context, page, name);
   return page;
 }

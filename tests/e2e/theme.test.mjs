@@ -1,21 +1,13 @@
 // End-to-end test of the dark theme: with no choice made the page follows the system's
 // prefers-color-scheme (and its changes); the switch in the settings overrides it,
 // and the choice is remembered in localStorage across reloads.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CHAT_URL, launch, openPage, uniqueName, until, registerViaApi, waitInRoom } from './helpers.mjs';
+import {
+  browserPerFile, uniqueName, until, registerViaApi, waitInRoom,
+} from './helpers.mjs';
 
-let browser;
-const contexts = [];
-before(async () => { browser = await launch(); });
-after(async () => {
-  while (contexts.length) {
-    const c = contexts.pop();
-    await c.request.post(CHAT_URL + '/api/logout').catch(() => {});
-    await c.close().catch(() => {});
-  }
-  await browser?.close();
-});
+const chromium = browserPerFile();
 
 const DARK_BG = 'rgb(21, 20, 31)';     // --bg of the dark theme behind the messages
 const LIGHT_BG = 'rgb(244, 245, 251)'; // --bg of the light theme
@@ -29,8 +21,7 @@ const look = (page) => page.evaluate(() => ({
 }));
 
 test('dark theme follows prefers-color-scheme; the switch overrides it and is remembered', async () => {
-  const { context, page } = await openPage(browser, { colorScheme: 'dark' });
-  contexts.push(context);
+  const { context, page } = await chromium.open({ colorScheme: 'dark' });
   await registerViaApi(context, page, uniqueName('夜猫'));
   assert.deepEqual(await look(page), { pane: DARK_BG, text: 'rgb(233, 233, 246)', scheme: 'dark', theme: null, stored: null, checked: 'true' }, 'dark by the system');
 

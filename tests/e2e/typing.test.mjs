@@ -6,24 +6,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  CHAT_URL, launch, openPage, uniqueName, until, waitText, registerViaApi, waitMessage,
+  browserPerFile, uniqueName, until, registerViaApi, waitMessage,
 } from './helpers.mjs';
 
-let browser;
-const contexts = [];
-before(async () => { browser = await launch(); });
-after(async () => {
-  while (contexts.length) {
-    const c = contexts.pop();
-    await c.request.post(CHAT_URL + '/api/logout').catch(() => {});
-    await c.close().catch(() => {});
-  }
-  await browser?.close();
-});
+const chromium = browserPerFile();
 
 async function person(prefix) {
-  const { context, page } = await openPage(browser);
-  contexts.push(context);
+  const { context, page } = await chromium.open();
   const name = uniqueName(prefix);
   // the typing events this page sends, read from its websocket frames
   page.typingSent = [];
