@@ -1,12 +1,12 @@
 //! The background tasks of a node: the message writer, the write probe, the
-//! `online_users` announcer and the periodic sweep.
+//! `online_users` announcer, the reader of chat-admin's actions and the
+//! periodic sweep.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-
-use chrono::NaiveDateTime;
 use std::time::Duration;
 
+use chrono::NaiveDateTime;
 use socketioxide::adapter::Adapter;
 use socketioxide::SocketIo;
 use tower_sessions::session_store::ExpiredDeletion;
