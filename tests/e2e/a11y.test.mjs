@@ -1,7 +1,8 @@
 // End-to-end tests of accessibility:
 // - axe-core (tests/e2e/node_modules/axe-core) finds no serious or critical violation on
 //   the login form, the room, the open emoji picker, and the room in the dark theme;
-// - a keyboard alone does what the mouse does: the emoji picker (arrows, Enter, Escape),
+// - a keyboard alone does what the mouse does: logging in and sending, the emoji picker
+//   (arrows, Enter, Escape),
 //   recalling a message (Shift+Tab from the composer reaches its 撤回), opening and
 //   closing an image, the settings; every focused control shows a visible focus ring;
 // - new messages arrive in a polite live region.
@@ -11,7 +12,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import {
-  browserPerFile, CHAT_URL, uniqueName, until, registerViaApi, sendText, sendImage, messages, waitMessage, makePng,
+  browserPerFile, CHAT_URL, PASSWORD, uniqueName, until, registerViaApi, sendText, sendImage, messages, waitMessage,
+  waitInRoom, makePng,
 } from './helpers.mjs';
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
@@ -155,4 +157,32 @@ test('keyboard only: emoji picker with arrows/Enter/Escape, recall with Shift+Ta
   await page.focus('#message-input');
   assert.equal((await focused(page)).ring, true, 'the composer shows focus');
   assert.deepEqual([...page.errors, ...other.errors], []);
+});
+
+test('keyboard only: log in with Tab and Enter, then send with Enter; every field shows its focus', async () => {
+  const name = uniqueName('键盘登录');
+  const { context: elsewhere } = await chromium.open();
+  const made = await elsewhere.request.post(CHAT_URL + '/api/register', { data: { username: name, password: PASSWORD } });
+  assert.equal(made.status(), 201, await made.text());
+
+  const page = await newPage();
+  await page.goto(CHAT_URL + '/');
+  await page.locator('#login-form').waitFor({ state: 'visible' });
+  const active = () => page.evaluate(() => document.activeElement?.id || '');
+  // Tab from the top of the page to the name field, as a keyboard user does.
+  for (let i = 0; i < 20 && (await active()) !== 'login-username'; i++) await page.keyboard.press('Tab');
+  assert.deepEqual(await focused(page).then((f) => [f.id, f.ring]), ['login-username', true]);
+  await page.keyboard.type(name);
+  await page.keyboard.press('Tab');
+  assert.deepEqual(await focused(page).then((f) => [f.id, f.ring]), ['login-password', true]);
+  await page.keyboard.type(PASSWORD);
+  await page.keyboard.press('Enter');
+  await waitInRoom(page);
+
+  for (let i = 0; i < 30 && (await active()) !== 'message-input'; i++) await page.keyboard.press('Tab');
+  assert.deepEqual(await focused(page).then((f) => [f.id, f.ring]), ['message-input', true]);
+  await page.keyboard.type('只用键盘发的');
+  await page.keyboard.press('Enter');
+  const sent = await waitMessage(page, '只用键盘发的');
+  assert.equal(sent.cls, 'mine');
 });
