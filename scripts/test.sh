@@ -40,6 +40,11 @@ suite "vendor socketioxide" env CARGO_TARGET_DIR="$ROOT/target/vendor" \
 suite "vendor tower-http" env CARGO_TARGET_DIR="$ROOT/target/vendor" \
   cargo test --locked --manifest-path vendor/tower-http/Cargo.toml --features fs \
   --test serve_dir_head_invalid_filename
+suite "vendor engineioxide" env CARGO_TARGET_DIR="$ROOT/target/vendor" \
+  cargo test --locked --manifest-path vendor/engineioxide/Cargo.toml \
+  --features "tracing v3 __test_harness"
+suite "vendor tungstenite" env CARGO_TARGET_DIR="$ROOT/target/vendor" \
+  cargo test --locked --manifest-path vendor/tungstenite/Cargo.toml --lib
 for s in conformance e2e cleanup ops container cluster reliability; do
   script="$ROOT/scripts/test-$s.sh"
   [ -x "$script" ] && suite "$s" "$script"
