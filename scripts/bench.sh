@@ -17,7 +17,10 @@
 # cluster over the local Redis; every socket is on the first node), perf
 # (SQLite only, once: scripts/profile.sh's CPU profiles of the bare server and
 # chat-server at 600 senders, of a join storm and of logins during chat, into
-# $BENCH_OUT/profile-*.txt).
+# $BENCH_OUT/profile-*.txt), vs-bare-100 (chat-100 against a fresh bare
+# socketioxide server, then a fresh chat-server: the p99 ratio of issue 17),
+# storm-1000 (1,000 users connect at once, as pages do after a restart,
+# against the bare server with its online_users coalesced, then chat-server).
 #
 # Each profile gets fresh server processes (bcrypt cost 4 for the set-up, cost
 # 12 for the login profiles' storms); each backend a fresh database: SQLite in a temporary folder, and on
@@ -53,7 +56,7 @@ case ${1:-} in
     ;;
 esac
 
-ALL_PROFILES=(chat-100 chat-400 sweep join-1000 join-2000 idle-10000 login-12 saturation login-chat-12 cluster perf)
+ALL_PROFILES=(chat-100 chat-400 sweep join-1000 join-2000 idle-10000 login-12 saturation login-chat-12 cluster vs-bare-100 storm-1000 perf)
 PROFILES=("$@")
 [ ${#PROFILES[@]} -eq 0 ] && PROFILES=("${ALL_PROFILES[@]}")
 for p in "${PROFILES[@]}"; do
@@ -106,6 +109,14 @@ start_server() {
   SERVER_PID=$!
   URL="http://127.0.0.1:$port"
   wait_http "$URL/healthz" 60 || { tail -30 "$DATA/server.log" >&2; die "server did not start"; }
+}
+# start_bare [coalesced]: a fresh bare socketioxide server as URL / SERVER_PID.
+start_bare() {
+  local port; port=$(free_port)
+  "$BARE_BIN" "$port" "$@" >>"$DATA/bare.log" 2>&1 &
+  SERVER_PID=$!
+  URL="http://127.0.0.1:$port"
+  wait_http "$URL/socket.io/?EIO=4&transport=polling" 30 || die "bare_server did not start"
 }
 stop_server() {
   local pid
@@ -206,6 +217,18 @@ saturation_profile() { # backend
   stop_server
 }
 
+# against_bare BACKEND PROFILE BARE-MODE [chat-bench args]: the same run
+# against a fresh bare server, then a fresh chat-server (labels …/bare, …/ours).
+against_bare() {
+  local backend=$1 profile=$2 mode=$3; shift 3
+  start_bare $mode
+  bench "$backend" "$profile" "$backend/$profile/bare" "$@"
+  stop_server
+  start_server "$DB_URL" --bcrypt-cost 4
+  bench "$backend" "$profile" "$backend/$profile/ours" "$@"
+  stop_server
+}
+
 login_chat_profile() { # backend
   # Login storms at cost 12 (8 at a time, one storm after another) for as
   # long as a chat of 300 sockets and 100 senders runs on the same server.
@@ -296,6 +319,12 @@ run_backend() {
         if [ "$backend" = sqlite ]; then saturation_profile "$backend"
         else log "[$backend] saturation runs on SQLite only"; fi ;;
       login-chat-12) login_chat_profile "$backend" ;;
+      vs-bare-100)
+        against_bare "$backend" "$p" "" chat --sockets 1000 --senders 100 --rate 1 \
+          --warmup "$WARMUP" --duration "$DURATION" ;;
+      storm-1000)
+        against_bare "$backend" "$p" coalesced join --sockets 1000 --connect-concurrency 1000 \
+          --timeout 60 ;;
       cluster)
         if [ "$backend" = postgres ]; then cluster_profile "$backend"
         else log "[$backend] the cluster runs on PostgreSQL only"; fi ;;

@@ -6,9 +6,16 @@
 //! broadcasts `online_users` with the count). Used by scripts/bench.sh's
 //! `bare` comparison; never a server for people.
 //!
-//! Usage: cargo run --release -p chat-bench --example bare_server -- PORT
+//! With `coalesced`, each connect sends `user_joined` to every socket at
+//! once (PROTOCOL.md §4 makes that notice immediate), and only marks the list
+//! as changed: one `online_users` goes out every 50 ms while it has changed.
+//! That is the fair ceiling for chat-server's reconnect storm, which paces its
+//! lists the same way and owes the same notices.
+//!
+//! Usage: cargo run --release -p chat-bench --example bare_server -- PORT [coalesced]
 
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
+use std::time::Duration;
 
 use axum::http::header::SET_COOKIE;
 use axum::response::IntoResponse;
@@ -20,6 +27,10 @@ use socketioxide::SocketIo;
 
 static NEXT_ID: AtomicI64 = AtomicI64::new(1);
 static ONLINE: AtomicUsize = AtomicUsize::new(0);
+static COALESCED: AtomicBool = AtomicBool::new(false);
+/// The count changed since the last coalesced list.
+static CHANGED: AtomicBool = AtomicBool::new(false);
+const COALESCE_EVERY: Duration = Duration::from_millis(50);
 
 async fn account() -> impl IntoResponse {
     (
@@ -48,9 +59,33 @@ async fn on_connect(socket: SocketRef, io: SocketIo) {
         ONLINE.fetch_sub(1, Ordering::Relaxed);
     });
     let count = ONLINE.fetch_add(1, Ordering::Relaxed) + 1;
+    if COALESCED.load(Ordering::Relaxed) {
+        let _ = io
+            .emit(
+                "user_joined",
+                &json!({ "username": "bare", "online_count": count, "timestamp": "" }),
+            )
+            .await;
+        CHANGED.store(true, Ordering::Relaxed);
+        return;
+    }
     let _ = io
         .emit("online_users", &json!({ "count": count, "users": [] }))
         .await;
+}
+
+/// One `online_users` every 50 ms while the count keeps changing.
+async fn coalesce_lists(io: SocketIo) {
+    let mut every = tokio::time::interval(COALESCE_EVERY);
+    loop {
+        every.tick().await;
+        if CHANGED.swap(false, Ordering::Relaxed) {
+            let count = ONLINE.load(Ordering::Relaxed);
+            let _ = io
+                .emit("online_users", &json!({ "count": count, "users": [] }))
+                .await;
+        }
+    }
 }
 
 fn main() -> std::io::Result<()> {
@@ -58,12 +93,17 @@ fn main() -> std::io::Result<()> {
         .nth(1)
         .and_then(|p| p.parse().ok())
         .unwrap_or(5099);
+    let coalesced = std::env::args().nth(2).as_deref() == Some("coalesced");
+    COALESCED.store(coalesced, Ordering::Relaxed);
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?
         .block_on(async {
             let (layer, io) = SocketIo::new_layer();
             io.ns("/", on_connect);
+            if coalesced {
+                tokio::spawn(coalesce_lists(io.clone()));
+            }
             let app = Router::new()
                 .route("/api/register", post(account))
                 .route("/api/login", post(account))

@@ -392,7 +392,7 @@ fn table(cols: &[Col], rs: &[&Json]) -> String {
 }
 
 #[rustfmt::skip]
-const TITLES: [(&str, &str); 10] = [
+const TITLES: [(&str, &str); 12] = [
     ("chat-100", "chat-100: 1,000 sockets, 100 senders at 1 msg/s"),
     ("chat-400", "chat-400: 1,000 sockets, 400 senders at 1 msg/s"),
     ("sweep", "sweep: 1,000 sockets, senders raised until p99 > 100 ms"),
@@ -403,6 +403,8 @@ const TITLES: [(&str, &str); 10] = [
     ("saturation", "saturation: the same loads against bare socketioxide and chat-server, turn by turn"),
     ("login-chat-12", "login-chat-12: login storms at bcrypt cost 12 while 300 sockets chat"),
     ("cluster", "cluster: one node alone, then one node of a two-node cluster (PostgreSQL + Redis)"),
+    ("vs-bare-100", "vs-bare-100: 1,000 sockets, 100 senders at 1 msg/s, bare socketioxide then chat-server"),
+    ("storm-1000", "storm-1000: 1,000 users reconnect at once, bare socketioxide (online_users coalesced) then chat-server"),
 ];
 
 // ---- saturation ----
@@ -557,7 +559,11 @@ fn section(prof: &str, title: &str, rs: &[&Json]) -> String {
         |m: &str| -> Vec<&Json> { rs.iter().copied().filter(|r| r.s("mode") == m).collect() };
     if prof == "saturation" {
         s.push(saturation_table(rs));
-    } else if prof == "cluster" || prof == "login-chat-12" {
+    } else if prof == "storm-1000" {
+        let run: Col = ("run", run_name);
+        let cols: Vec<Col> = std::iter::once(run).chain(JOIN.iter().copied()).collect();
+        s.push(table(&cols, rs));
+    } else if prof == "cluster" || prof == "login-chat-12" || prof == "vs-bare-100" {
         let chats = of_mode("chat");
         if !chats.is_empty() {
             let run: Col = ("run", run_name);
@@ -663,19 +669,7 @@ pub fn targets(rows: &Runs) -> Vec<String> {
             }
         }
     }
-    for b in BACKENDS {
-        if let Some(r) = rows.get(&format!("{b}/idle-10000")) {
-            let ok = r.n("connected") == Some(10000.0)
-                && r.n("server_bytes_per_socket").is_some_and(|b| b <= 10000.0);
-            t.push(format!(
-                "| 4. {b}: ≤ 10 kB per idle socket, 10,000 held | {} held, {} bytes/socket ({} users) | {} |",
-                v(r, &["connected"]),
-                g0(r, &["server_bytes_per_socket"]),
-                v(r, &["users"]),
-                verdict(ok)
-            ));
-        }
-    }
+    t.extend(idle_rows(rows, "4"));
     for b in BACKENDS {
         let chat = rows.get(&format!("{b}/login-chat-12/chat"));
         let storm = format!("{b}/login-chat-12/storm-");
@@ -716,6 +710,88 @@ pub fn targets(rows: &Runs) -> Vec<String> {
     t
 }
 
+/// The idle-memory target (issue 6's fourth, issue 17's first), per backend.
+fn idle_rows(rows: &Runs, number: &str) -> Vec<String> {
+    ["sqlite", "postgres"]
+        .into_iter()
+        .filter_map(|b| Some((b, rows.get(&format!("{b}/idle-10000"))?)))
+        .map(|(b, r)| {
+            let ok = r.n("connected") == Some(10000.0)
+                && r.n("server_bytes_per_socket").is_some_and(|b| b <= 10000.0);
+            format!(
+                "| {number}. {b}: ≤ 10 kB per idle socket, 10,000 held | {} held, {} bytes/socket ({} users) | {} |",
+                v(r, &["connected"]),
+                g0(r, &["server_bytes_per_socket"]),
+                v(r, &["users"]),
+                verdict(ok)
+            )
+        })
+        .collect()
+}
+
+/// `ours / bare` of two figures, as text and whether it is within `limit`.
+fn ratio(ours: Option<f64>, bare: Option<f64>, limit: f64) -> (String, bool) {
+    match (ours, bare) {
+        (Some(o), Some(b)) if b > 0.0 => {
+            let r = o / b;
+            (format!("{r:.2}×"), r <= limit)
+        }
+        _ => ("no ratio".into(), false),
+    }
+}
+
+/// The bare server's run and chat-server's of one profile on one backend.
+fn against_bare<'a>(rows: &'a Runs, backend: &str, profile: &str) -> Option<(&'a Json, &'a Json)> {
+    Some((
+        rows.get(&format!("{backend}/{profile}/bare"))?,
+        rows.get(&format!("{backend}/{profile}/ours"))?,
+    ))
+}
+
+/// The rows of the targets table of issue 17 (performance round two): each
+/// figure of chat-server beside the bare socketioxide server's in the same run.
+pub fn targets_round_two(rows: &Runs) -> Vec<String> {
+    let mut t = Vec::new();
+    const BACKENDS: [&str; 2] = ["sqlite", "postgres"];
+    for b in BACKENDS {
+        let Some((bare, ours)) = against_bare(rows, b, "vs-bare-100") else {
+            continue;
+        };
+        let (r, within) = ratio(p99(ours), p99(bare), 1.2);
+        let ok = within && ours.n("lost") == Some(0.0) && bare.n("lost") == Some(0.0);
+        t.push(format!(
+            "| 2. {b}: p99 at 1,000 sockets × 100 msg/s ≤ 1.2× bare | {} ms against {} ms bare ({r}); lost {} / {} | {} |",
+            f1(ours, &["latency_ms", "p99"]),
+            f1(bare, &["latency_ms", "p99"]),
+            v(ours, &["lost"]),
+            v(bare, &["lost"]),
+            verdict(ok)
+        ));
+    }
+    for b in BACKENDS {
+        let Some((bare, ours)) = against_bare(rows, b, "storm-1000") else {
+            continue;
+        };
+        let (r, within) = ratio(ours.n("settle_ms"), bare.n("settle_ms"), 1.2);
+        let ok = within
+            && ours.n("settled") == Some(1000.0)
+            && ours.n("connect_errors") == Some(0.0)
+            && ours.n("disconnects") == Some(0.0);
+        t.push(format!(
+            "| 3. {b}: 1,000 reconnecting at once settled ≤ 1.2× bare (coalesced), none refused or dropped | \
+             {} ms against {} ms bare ({r}); {} settled, {} refused, {} dropped | {} |",
+            settled_ms(ours, true),
+            settled_ms(bare, true),
+            v(ours, &["settled"]),
+            v(ours, &["connect_errors"]),
+            v(ours, &["disconnects"]),
+            verdict(ok)
+        ));
+    }
+    t.extend(idle_rows(rows, "1"));
+    t
+}
+
 /// The bench block of the page, markers included.
 pub fn block(rows: &Runs) -> String {
     let mut sections = Vec::new();
@@ -725,15 +801,21 @@ pub fn block(rows: &Runs) -> String {
             sections.push(section(prof, title, &rs));
         }
     }
-    let targets = targets(rows);
-    if !targets.is_empty() {
-        sections.insert(
-            0,
-            format!(
-                "### Targets of issue 6, from these runs\n\n| target | measured | |\n|---|---|---|\n{}\n",
-                targets.join("\n")
-            ),
-        );
+    // Issue 6's targets first, then issue 17's, then the profiles.
+    let judged = [
+        ("issue 17 (performance round two)", targets_round_two(rows)),
+        ("issue 6", targets(rows)),
+    ];
+    for (issue, rows) in judged {
+        if !rows.is_empty() {
+            sections.insert(
+                0,
+                format!(
+                    "### Targets of {issue}, from these runs\n\n| target | measured | |\n|---|---|---|\n{}\n",
+                    rows.join("\n")
+                ),
+            );
+        }
     }
     let sorted_set = |key: &str| {
         let mut v: Vec<String> = rows
@@ -935,6 +1017,67 @@ mod tests {
             r#"{"label": "sqlite/chat-100", "lost": 2, "latency_ms": {"p99": 1}}"#,
         ));
         assert!(t[0].ends_with("not met |"));
+    }
+
+    fn two(a: &str, b: &str) -> Runs {
+        merge(
+            &Runs::default(),
+            runs(&[a.to_owned(), b.to_owned()]),
+            &stamp(),
+        )
+    }
+
+    #[test]
+    fn round_two_judges_chat_server_against_the_bare_server_of_the_same_run() {
+        let t = targets_round_two(&two(
+            r#"{"label": "sqlite/vs-bare-100/bare", "lost": 0, "latency_ms": {"p99": 50.0}}"#,
+            r#"{"label": "sqlite/vs-bare-100/ours", "lost": 0, "latency_ms": {"p99": 60.0}}"#,
+        ));
+        assert_eq!(
+            t,
+            ["| 2. sqlite: p99 at 1,000 sockets × 100 msg/s ≤ 1.2× bare | 60.0 ms against 50.0 ms bare (1.20×); lost 0 / 0 | **met** |"]
+        );
+        let t = targets_round_two(&two(
+            r#"{"label": "postgres/vs-bare-100/bare", "lost": 0, "latency_ms": {"p99": 50.0}}"#,
+            r#"{"label": "postgres/vs-bare-100/ours", "lost": 0, "latency_ms": {"p99": 61.0}}"#,
+        ));
+        assert!(t[0].ends_with("(1.22×); lost 0 / 0 | not met |"), "{t:?}");
+        let t = targets_round_two(&two(
+            r#"{"label": "sqlite/vs-bare-100/bare", "lost": 0, "latency_ms": {"p99": 50.0}}"#,
+            r#"{"label": "sqlite/vs-bare-100/ours", "lost": 3, "latency_ms": {"p99": 10.0}}"#,
+        ));
+        assert!(t[0].ends_with("not met |"), "{t:?}");
+        // One side alone judges nothing.
+        assert!(targets_round_two(&one(
+            r#"{"label": "sqlite/vs-bare-100/ours", "lost": 0, "latency_ms": {"p99": 1.0}}"#
+        ))
+        .is_empty());
+    }
+
+    #[test]
+    fn a_reconnect_storm_must_settle_everyone_with_nobody_refused() {
+        let bare = r#"{"label": "sqlite/storm-1000/bare", "settled": 1000, "settle_ms": 3000}"#;
+        let t = targets_round_two(&two(
+            bare,
+            r#"{"label": "sqlite/storm-1000/ours", "settled": 1000, "settle_ms": 3300, "connect_errors": 0, "disconnects": 0}"#,
+        ));
+        assert_eq!(
+            t,
+            ["| 3. sqlite: 1,000 reconnecting at once settled ≤ 1.2× bare (coalesced), none refused or dropped | 3,300 ms against 3,000 ms bare (1.10×); 1000 settled, 0 refused, 0 dropped | **met** |"]
+        );
+        let t = targets_round_two(&two(
+            bare,
+            r#"{"label": "sqlite/storm-1000/ours", "settled": 1000, "settle_ms": 3300, "connect_errors": 1, "disconnects": 0}"#,
+        ));
+        assert!(t[0].ends_with("1 refused, 0 dropped | not met |"), "{t:?}");
+        let t = targets_round_two(&two(
+            bare,
+            r#"{"label": "sqlite/storm-1000/ours", "settled": 1000, "settle_ms": 3700, "connect_errors": 0, "disconnects": 0}"#,
+        ));
+        assert!(
+            t[0].contains("(1.23×)") && t[0].ends_with("not met |"),
+            "{t:?}"
+        );
     }
 
     #[test]
