@@ -217,15 +217,16 @@ saturation_profile() { # backend
   stop_server
 }
 
-# against_bare BACKEND PROFILE BARE-MODE [chat-bench args]: the same run
-# against a fresh bare server, then a fresh chat-server (labels …/bare, …/ours).
+# against_bare BACKEND PROFILE BARE-MODE OURS-ONLY [chat-bench args]: the
+# same run against a fresh bare server, then a fresh chat-server (labels
+# …/bare, …/ours); OURS-ONLY are chat-bench flags for chat-server's run alone.
 against_bare() {
-  local backend=$1 profile=$2 mode=$3; shift 3
+  local backend=$1 profile=$2 mode=$3 ours_only=$4; shift 4
   start_bare $mode
   bench "$backend" "$profile" "$backend/$profile/bare" "$@"
   stop_server
   start_server "$DB_URL" --bcrypt-cost 4
-  bench "$backend" "$profile" "$backend/$profile/ours" "$@"
+  bench "$backend" "$profile" "$backend/$profile/ours" "$@" $ours_only
   stop_server
 }
 
@@ -320,10 +321,11 @@ run_backend() {
         else log "[$backend] saturation runs on SQLite only"; fi ;;
       login-chat-12) login_chat_profile "$backend" ;;
       vs-bare-100)
-        against_bare "$backend" "$p" "" chat --sockets 1000 --senders 100 --rate 1 \
+        against_bare "$backend" "$p" "" "" chat --sockets 1000 --senders 100 --rate 1 \
           --warmup "$WARMUP" --duration "$DURATION" ;;
       storm-1000)
-        against_bare "$backend" "$p" coalesced join --sockets 1000 --connect-concurrency 1000 \
+        # Pages that reconnect then fetch what they missed (`after_id`): ours only.
+        against_bare "$backend" "$p" coalesced --catch-up join --sockets 1000 --connect-concurrency 1000 \
           --timeout 60 ;;
       cluster)
         if [ "$backend" = postgres ]; then cluster_profile "$backend"

@@ -31,6 +31,7 @@ static COALESCED: AtomicBool = AtomicBool::new(false);
 /// The count changed since the last coalesced list.
 static CHANGED: AtomicBool = AtomicBool::new(false);
 const COALESCE_EVERY: Duration = Duration::from_millis(50);
+const SEND_QUEUE_PACKETS: usize = 1024;
 
 async fn account() -> impl IntoResponse {
     (
@@ -99,7 +100,11 @@ fn main() -> std::io::Result<()> {
         .enable_all()
         .build()?
         .block_on(async {
-            let (layer, io) = SocketIo::new_layer();
+            // chat-server's default send queue (`--send-queue-packets`):
+            // socketioxide's 128 drops packets in a storm of `user_joined`.
+            let (layer, io) = SocketIo::builder()
+                .max_buffer_size(SEND_QUEUE_PACKETS)
+                .build_layer();
             io.ns("/", on_connect);
             if coalesced {
                 tokio::spawn(coalesce_lists(io.clone()));

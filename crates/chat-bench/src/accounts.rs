@@ -97,6 +97,38 @@ pub async fn login(
     }
 }
 
+/// Asks for the room's first 50 messages with the user's session, as a page
+/// that reconnects catches up (`after_id`); the number of messages returned.
+pub async fn catch_up(
+    client: &Client,
+    target: &Target,
+    account: &Account,
+) -> Result<usize, AccountError> {
+    const PATH: &str = "/api/messages";
+    let resp = client
+        .get(format!("{}{PATH}?after_id=0&limit=50", target.http_base))
+        .header(
+            reqwest::header::COOKIE,
+            format!("session={}", account.cookie),
+        )
+        .send()
+        .await
+        .map_err(|source| AccountError::Http { path: PATH, source })?;
+    let status = resp.status();
+    let body: serde_json::Value = resp
+        .json()
+        .await
+        .map_err(|source| AccountError::Http { path: PATH, source })?;
+    match body["messages"].as_array() {
+        Some(messages) if status.is_success() && body["success"] == true => Ok(messages.len()),
+        _ => Err(AccountError::Status {
+            path: PATH,
+            status: status.as_u16(),
+            body: body.to_string().chars().take(200).collect(),
+        }),
+    }
+}
+
 enum Posted {
     Ok(String),
     Taken,

@@ -219,6 +219,12 @@ pub struct JoinArgs {
     /// Seconds after which an unsettled join is reported as such.
     #[arg(long, default_value_t = 60.0)]
     pub timeout: f64,
+
+    /// Once everyone has settled, every user asks for the history at once
+    /// (`GET /api/messages?after_id=0&limit=50`), as reconnected pages catch
+    /// up; the time until the last answer is `catch_up_ms`. chat-server only.
+    #[arg(long)]
+    pub catch_up: bool,
 }
 
 #[derive(Debug, Args)]

@@ -191,6 +191,12 @@ pub struct Report {
     /// Sockets that held the full count at the end of the settle phase.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settled: Option<usize>,
+    /// From the settle until every user's history request (`--catch-up`) was answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub catch_up_ms: Option<f64>,
+    /// History requests that failed or were refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub catch_up_errors: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub online_users_events: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -326,6 +332,15 @@ impl Report {
             line(
                 "settled",
                 format!("NOT settled: {s} sockets hold the full count"),
+            );
+        }
+        if let Some(v) = self.catch_up_ms {
+            line(
+                "caught up after",
+                format!(
+                    "{v:.1} ms more ({} history requests failed)",
+                    self.catch_up_errors.unwrap_or(0)
+                ),
             );
         }
         if let (Some(k), Some(r)) = (self.senders, self.rate) {

@@ -291,6 +291,24 @@ async fn join_settles_with_every_socket() {
 }
 
 #[tokio::test(flavor = "current_thread")]
+async fn a_reconnect_storm_connects_everyone_at_once_and_catches_up() {
+    let server = Server::start().await;
+    let storm = server
+        .bench(
+            "storm",
+            "join --sockets 20 --connect-concurrency 20 --catch-up --user-prefix tstorm",
+        )
+        .await;
+    storm.assert_ok();
+    assert_eq!(storm.n("connected"), 20, "{}", storm.json);
+    assert_eq!(storm.n("settled"), 20, "{}", storm.json);
+    // Every user's history request was answered.
+    assert_eq!(storm.n("catch_up_errors"), 0, "{}", storm.json);
+    assert!(storm.f("catch_up_ms") > 0.0, "{}", storm.json);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
 async fn idle_holds_its_sockets_and_measures_memory() {
     let server = Server::start().await;
     let idle = server
