@@ -101,11 +101,11 @@ impl Accounts {
             .await?
     }
 
-    /// Records that the user was seen now (a login, a socket).
-    pub async fn touch(&self, user_id: i32) -> Result<()> {
+    /// Records that these users were seen now (a login, a socket).
+    pub async fn touch(&self, user_ids: Vec<i32>) -> Result<()> {
         let now = crate::timestamps::now();
         self.db
-            .run(move |conn| moderation::touch(conn, user_id, now))
+            .run(move |conn| moderation::touch(conn, &user_ids, now))
             .await
     }
 }

@@ -120,9 +120,10 @@ pub fn set_password(conn: &mut DbConnection, user_id: i32, hash: &str) -> Result
     })
 }
 
-/// Records that the user was seen (a login, a socket joining or leaving).
-pub fn touch(conn: &mut DbConnection, user_id: i32, now: NaiveDateTime) -> Result<()> {
-    diesel::update(users::table.find(user_id))
+/// Records that these users were seen (a login, a socket joining or
+/// leaving): one statement for all of them.
+pub fn touch(conn: &mut DbConnection, user_ids: &[i32], now: NaiveDateTime) -> Result<()> {
+    diesel::update(users::table.filter(users::id.eq_any(user_ids)))
         .set(users::last_seen_at.eq(Some(now)))
         .execute(conn)?;
     Ok(())

@@ -12,6 +12,7 @@ pub mod error;
 pub mod health;
 pub mod http_server;
 pub mod json;
+pub mod last_seen;
 pub mod limits;
 pub mod logging;
 pub mod messages;

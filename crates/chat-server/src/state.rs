@@ -39,6 +39,8 @@ pub struct Shared {
     pub cluster: Option<Cluster>,
     /// Whether the database still takes writes (the health check's probe).
     pub write_health: WriteHealth,
+    /// Who was seen since the last batch of `last_seen_at` writes.
+    pub last_seen: crate::last_seen::LastSeen,
 }
 
 #[derive(Clone)]

@@ -107,6 +107,7 @@ pub async fn build(config: &Config) -> Result<Built, StartError> {
         writer,
         cluster: cluster.clone(),
         write_health: WriteHealth::default(),
+        last_seen: Default::default(),
     }));
     Ok(Built {
         state,

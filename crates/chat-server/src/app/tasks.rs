@@ -45,6 +45,7 @@ pub fn spawn<A: Adapter>(
 ) {
     writer_task.spawn(delivery);
     state.write_health.spawn_probe(state.db.clone());
+    state.last_seen.spawn_writer(state.accounts.clone());
     state
         .announcer
         .spawn(state.presence.clone(), io.clone(), announce_pace());
