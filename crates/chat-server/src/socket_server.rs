@@ -3,7 +3,16 @@
 //! tasks can hold it without reaching into the socket module.
 
 use socketioxide::adapter::Adapter;
+use socketioxide::operators::BroadcastOperators;
 use socketioxide::SocketIo;
+
+/// The default namespace's operators, or None once socketioxide has closed
+/// (shutdown takes its namespaces away, and `io.to` / `io.local` would
+/// panic). Every broadcast and room operation of this server goes through
+/// here.
+pub fn namespace<A: Adapter>(io: &SocketIo<A>) -> Option<BroadcastOperators<A>> {
+    io.of("/")
+}
 
 /// The room of every socket opened with one session (logout closes them).
 pub fn session_room(session_id: &str) -> String {
@@ -45,8 +54,9 @@ impl<A: Adapter> SocketServer for SocketIo<A> {
 /// Disconnects the room's sockets on every node; on this node at least when
 /// the others cannot be reached.
 async fn disconnect_room<A: Adapter>(io: &SocketIo<A>, room: String) {
-    if let Err(e) = io.to(room.clone()).disconnect().await {
+    let Some(ns) = namespace(io) else { return };
+    if let Err(e) = ns.clone().to(room.clone()).disconnect().await {
         tracing::warn!(error = %e, room, "disconnecting sockets on every node failed");
-        let _ = io.local().to(room).disconnect().await;
+        let _ = ns.local().to(room).disconnect().await;
     }
 }

@@ -13,7 +13,7 @@ use super::{answered, refuse, HandshakeError, SocketUser, WantsAck};
 use crate::error::AppError;
 use crate::limits;
 use crate::protocol::{Done, ErrorEvent, Event, MessageDeleted, Success, UserBanned};
-use crate::socket_server::{user_room, SocketServer};
+use crate::socket_server::{namespace, user_room, SocketServer};
 use crate::state::AppState;
 use crate::telemetry;
 
@@ -95,7 +95,9 @@ async fn ban_user<A: Adapter>(
     // the first ban's handshake); and once more a moment later, for a
     // handshake that read the account just before the ban and joined the
     // user's room just after this disconnect.
-    tell_banned(io.to(user_room(target.id))).await;
+    if let Some(ns) = namespace(io) {
+        tell_banned(ns.to(user_room(target.id))).await;
+    }
     io.disconnect_user(target.id).await;
     let (again, id) = (io.clone(), target.id);
     tokio::spawn(async move {
@@ -171,8 +173,9 @@ pub async fn apply_admin_event<A: Adapter>(state: &AppState, io: &SocketIo<A>, e
     let timestamp = chat_domain::timestamps::to_rfc3339(&event.created_at);
     match (event.action, event.user_id, event.message_id) {
         (AdminAction::Ban, Some(user_id), _) => {
-            tell_banned(io.local().to(user_room(user_id))).await;
-            let _ = io.local().to(user_room(user_id)).disconnect().await;
+            let Some(ns) = namespace(io) else { return };
+            tell_banned(ns.clone().local().to(user_room(user_id))).await;
+            let _ = ns.local().to(user_room(user_id)).disconnect().await;
             match state.accounts.find(user_id).await {
                 Ok(Some(target)) => {
                     let notice = UserBanned {
@@ -195,7 +198,9 @@ pub async fn apply_admin_event<A: Adapter>(state: &AppState, io: &SocketIo<A>, e
             }
         }
         (AdminAction::ResetPassword, Some(user_id), _) => {
-            let _ = io.local().to(user_room(user_id)).disconnect().await;
+            if let Some(ns) = namespace(io) {
+                let _ = ns.local().to(user_room(user_id)).disconnect().await;
+            }
         }
         (AdminAction::DeleteMessage, _, Some(id)) => {
             let notice = MessageDeleted {

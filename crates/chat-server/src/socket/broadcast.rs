@@ -4,6 +4,7 @@ use socketioxide::adapter::Adapter;
 use socketioxide::SocketIo;
 
 use crate::protocol::Event;
+use crate::socket_server::namespace;
 use crate::telemetry;
 
 /// The room every authenticated socket is in. Broadcasts go to it, so that a
@@ -31,7 +32,8 @@ pub async fn broadcast_except<A: Adapter, T: serde::Serialize + ?Sized>(
     data: &T,
     except: Option<String>,
 ) {
-    match io
+    let Some(ns) = namespace(io) else { return };
+    match ns
         .to(ROOM)
         .except(Vec::from_iter(except.clone()))
         .emit(event, data)
@@ -61,7 +63,8 @@ pub async fn broadcast_local_except<A: Adapter, T: serde::Serialize + ?Sized>(
     data: &T,
     except: Option<String>,
 ) {
-    let result = io
+    let Some(ns) = namespace(io) else { return };
+    let result = ns
         .local()
         .to(ROOM)
         .except(Vec::from_iter(except))
@@ -101,7 +104,8 @@ fn settle<A: Adapter>(
 }
 
 fn evict_slow_readers<A: Adapter>(io: &SocketIo<A>) {
-    for socket in io.local().to(ROOM).sockets() {
+    let Some(ns) = namespace(io) else { return };
+    for socket in ns.local().to(ROOM).sockets() {
         let full = matches!(
             socket.emit(Event::Probe, &()),
             Err(socketioxide::SendError::Socket(
@@ -125,5 +129,21 @@ fn evict_slow_readers<A: Adapter>(io: &SocketIo<A>) {
             }
             // The engine's heartbeat closes a socket whose queue stays full.
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// socketioxide takes its namespaces away when it closes (shutdown):
+    /// a broadcast still under way then (the `online_users` announcer, a
+    /// ban) finds no room and does nothing. It used to panic in `io.to`.
+    #[tokio::test]
+    async fn broadcasting_without_the_namespace_does_nothing() {
+        let (_layer, io) = SocketIo::new_layer();
+        broadcast(&io, Event::OnlineUsers, &serde_json::json!({})).await;
+        broadcast_local(&io, Event::OnlineUsers, &serde_json::json!({})).await;
+        evict_slow_readers(&io);
     }
 }
