@@ -3,6 +3,8 @@
 #
 #   scripts/bench.sh                 every profile, on SQLite then PostgreSQL
 #   scripts/bench.sh chat-400 join-1000   only those profiles
+#   scripts/bench.sh round-two       issue 17's comparisons: vs-bare-100 storm-1000
+#                                    idle-10000 soak-1000 cluster-sweep perf-17
 #   BENCH_BACKENDS=sqlite scripts/bench.sh sweep
 #
 # Profiles: chat-100, chat-400 (1,000 sockets, 100/400 senders at 1 msg/s),
@@ -19,8 +21,16 @@
 # chat-server at 600 senders, of a join storm and of logins during chat, into
 # $BENCH_OUT/profile-*.txt), vs-bare-100 (chat-100 against a fresh bare
 # socketioxide server, then a fresh chat-server: the p99 ratio of issue 17),
+# cluster-sweep (PostgreSQL only: two nodes on one PostgreSQL and one Redis,
+# 500 sockets each, senders raised until p99 > 100 ms: the cluster's ceiling
+# on stored messages per second), perf-17 (perf profiles of chat-100 on the
+# bare server and chat-server, and of chat-server's reconnect storm with
+# catch-up, on each backend, into $BENCH_OUT/profile-*.txt),
 # storm-1000 (1,000 users connect at once, as pages do after a restart,
-# against the bare server with its online_users coalesced, then chat-server).
+# against the bare server with its online_users coalesced, then chat-server),
+# soak-1000 (SQLite only: tests/reliability/soak.py's churn for SOAK_MINUTES
+# (30) with 1,100 users, about 1,000 sockets open at once; RSS at the end
+# against the first third, issue 17's target 4).
 #
 # Each profile gets fresh server processes (bcrypt cost 4 for the set-up, cost
 # 12 for the login profiles' storms); each backend a fresh database: SQLite in a temporary folder, and on
@@ -56,8 +66,13 @@ case ${1:-} in
     ;;
 esac
 
-ALL_PROFILES=(chat-100 chat-400 sweep join-1000 join-2000 idle-10000 login-12 saturation login-chat-12 cluster vs-bare-100 storm-1000 perf)
-PROFILES=("$@")
+ALL_PROFILES=(chat-100 chat-400 sweep join-1000 join-2000 idle-10000 login-12 saturation login-chat-12 cluster vs-bare-100 storm-1000 soak-1000 cluster-sweep perf-17 perf)
+# Issue 17's comparisons in one command: `scripts/bench.sh round-two`.
+ROUND_TWO=(vs-bare-100 storm-1000 idle-10000 soak-1000 cluster-sweep perf-17)
+PROFILES=()
+for p in "$@"; do
+  if [ "$p" = round-two ]; then PROFILES+=("${ROUND_TWO[@]}"); else PROFILES+=("$p"); fi
+done
 [ ${#PROFILES[@]} -eq 0 ] && PROFILES=("${ALL_PROFILES[@]}")
 for p in "${PROFILES[@]}"; do
   [[ " ${ALL_PROFILES[*]} " == *" $p "* ]] || die "unknown profile $p (known: ${ALL_PROFILES[*]})"
@@ -73,6 +88,8 @@ WARMUP="${BENCH_WARMUP:-3}"
 DURATION="${BENCH_DURATION:-15}"
 SWEEP_DURATION="${BENCH_SWEEP_DURATION:-10}"
 SWEEP_STEPS="${BENCH_SWEEP_STEPS:-100 200 400 600 800 1000 1000x1.5 1000x1.9}"
+# cluster-sweep: senders over both nodes (half each), as SENDERS[xRATE].
+CLUSTER_SWEEP_STEPS="${BENCH_CLUSTER_SWEEP_STEPS:-100 200 300 400 600 800 1000 1000x1.5 1000x1.9}"
 IDLE_USERS="${BENCH_IDLE_USERS:-1000}"
 # Saturation: SENDERSxRATE steps, raised until every server's p99 > 100 ms.
 SATURATION_STEPS="${BENCH_SATURATION_STEPS:-200x1 400x1 600x1 800x1 1000x1 1000x1.3 1000x1.6 1000x1.9}"
@@ -230,6 +247,19 @@ against_bare() {
   stop_server
 }
 
+soak_profile() { # backend (SQLite: the soak reads the acked messages back from the file)
+  # soak.py starts its own server; its SOAK_SUMMARY becomes the run's line.
+  local backend=$1 out="$DATA/soak.out" ok=false line
+  local users=${SOAK_PROFILE_USERS:-1100} minutes=${SOAK_MINUTES:-30}
+  log "[$backend] soak-1000: tests/reliability/soak.py --minutes $minutes --users $users"
+  CHAT_SERVER_BIN="$SERVER_BIN" "$VENV/bin/python" tests/reliability/soak.py \
+    --minutes "$minutes" --users "$users" 2>&1 | tee "$out" | sed 's/^/    /' >&2
+  [ "${PIPESTATUS[0]}" = 0 ] && ok=true
+  line=$(sed -n 's/^SOAK_SUMMARY {//p' "$out" | tail -1)
+  [ -n "$line" ] && line="{\"mode\":\"soak\",\"label\":\"$backend/soak-1000\",\"ok\":$ok,$line"
+  record "$backend" soak-1000 "$backend/soak-1000" "$line"
+}
+
 login_chat_profile() { # backend
   # Login storms at cost 12 (8 at a time, one storm after another) for as
   # long as a chat of 300 sockets and 100 senders runs on the same server.
@@ -282,6 +312,62 @@ cluster_profile() { # backend (PostgreSQL)
   done
 }
 
+# cluster_counters: "COMMITS INSERTED-ROWS REDIS-COMMANDS" so far, from
+# PostgreSQL's statistics of the bench database and Redis's INFO.
+cluster_counters() {
+  local db redis
+  db=$(psql "$DB_URL" -At -F ' ' -c \
+    "SELECT xact_commit, tup_inserted FROM pg_stat_database WHERE datname = current_database()" 2>/dev/null)
+  redis=$(redis-cli info stats 2>/dev/null | tr -d '\r' | sed -n 's/^total_commands_processed://p')
+  echo "${db:-0 0} ${redis:-0}"
+}
+
+cluster_sweep_profile() { # backend (PostgreSQL)
+  # The cluster's ceiling on stored messages: two nodes on one PostgreSQL and
+  # one Redis, 500 sockets on each (one chat-bench per node, senders split
+  # evenly), the senders raised until a node's p99 > 100 ms or one loses a
+  # message. Every insert of either node waits for the advisory lock that
+  # orders the nodes' batches (docs/CLUSTER.md).
+  local backend=$1 step k rate p99 n pids node line
+  local -a urls before after
+  "$ROOT/scripts/start-services.sh" >&2 || { log "Redis unavailable: cluster-sweep skipped"; return; }
+  redis-cli --scan --pattern 'chat:*' | xargs -r redis-cli del >/dev/null
+  for n in 1 2; do
+    start_server "$DB_URL" --bcrypt-cost 4 --redis-url redis://127.0.0.1:6379
+    EXTRA_PIDS+=("$SERVER_PID"); urls[n]=$URL
+  done
+  for step in $CLUSTER_SWEEP_STEPS; do
+    k=${step%x*}; rate=1
+    [[ $step == *x* ]] && rate=${step#*x}
+    log "[$backend] cluster-sweep: $k senders at $rate msg/s over two nodes"
+    read -r -a before <<<"$(cluster_counters)"
+    pids=()
+    for n in 1 2; do
+      "$BENCH_BIN" chat --url "${urls[n]}" --server-pid "${EXTRA_PIDS[n - 1]}" \
+        --label "$backend/cluster-sweep/$step/node$n" --user-prefix "sweep$n" --sockets 500 \
+        --senders $((k / 2)) --rate "$rate" --warmup 2 --duration "$SWEEP_DURATION" \
+        >"$DATA/sweep-node$n.json" 2> >(sed "s/^/    node$n: /" >&2) &
+      pids+=($!)
+    done
+    wait "${pids[@]}"
+    # The step's work on the shared services, beside node 1's figures: its
+    # PostgreSQL commits and inserted rows, and the Redis commands of all.
+    read -r -a after <<<"$(cluster_counters)"
+    p99=0
+    for n in 1 2; do
+      line=$(grep -E '^\{' "$DATA/sweep-node$n.json" | tail -1)
+      [ "$n" = 1 ] && [[ $line == \{*\} ]] && line="${line%\}},\"pg_commits\":$((after[0] - before[0])),\"pg_rows_inserted\":$((after[1] - before[1])),\"redis_commands\":$((after[2] - before[2]))}"
+      record "$backend" cluster-sweep "$backend/cluster-sweep/$step/node$n" "$line"
+      node=$(p99_of "$LAST")
+      log "[$backend] cluster-sweep: node $n p99 $node ms"
+      awk -v a="$node" -v b="$p99" 'BEGIN { exit !(a > b) }' && p99=$node
+      grep -q '"lost":0[,}]' <<<"$LAST" || p99=1e9
+    done
+    above_100ms "$p99" && break
+  done
+  stop_server
+}
+
 run_backend() {
   local backend=$1 p
   DATA=$(mktemp -d /tmp/chat-bench.XXXXXX)
@@ -327,9 +413,27 @@ run_backend() {
         # Pages that reconnect then fetch what they missed (`after_id`): ours only.
         against_bare "$backend" "$p" coalesced --catch-up join --sockets 1000 --connect-concurrency 1000 \
           --timeout 60 ;;
+      soak-1000)
+        if [ "$backend" = sqlite ]; then soak_profile "$backend"
+        else log "[$backend] soak-1000 runs on SQLite only"; fi ;;
       cluster)
         if [ "$backend" = postgres ]; then cluster_profile "$backend"
         else log "[$backend] the cluster runs on PostgreSQL only"; fi ;;
+      cluster-sweep)
+        if [ "$backend" = postgres ]; then cluster_sweep_profile "$backend"
+        else log "[$backend] cluster-sweep runs on PostgreSQL only"; fi ;;
+      perf-17)
+        # Where issue 17's unmet targets go: chat-100 on the bare server and
+        # on chat-server, and chat-server's reconnect storm with catch-up.
+        if ! command -v perf >/dev/null; then log "perf is not installed: profiles skipped"
+        else
+          local servers=ours
+          [ "$backend" = sqlite ] && servers="bare ours"
+          BENCH_OUT="$BENCH_OUT" PROFILE_BACKEND=$backend PROFILE_SERVERS="$servers" PROFILE_LOAD=100x1 \
+            PROFILE_SECONDS=12 "$ROOT/scripts/profile.sh" >&2
+          BENCH_OUT="$BENCH_OUT" PROFILE_BACKEND=$backend PROFILE_SERVERS=ours PROFILE_JOIN=1000 PROFILE_STORM=1 \
+            PROFILE_SECONDS=6 "$ROOT/scripts/profile.sh" >&2
+        fi ;;
       perf)
         if [ "$backend" != sqlite ]; then log "[$backend] perf profiles run with SQLite only"
         elif ! command -v perf >/dev/null; then log "perf is not installed: profiles skipped"

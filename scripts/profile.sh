@@ -7,16 +7,21 @@
 #   PROFILE_SERVERS="ours" PROFILE_LOAD=100x1 PROFILE_STORMS=1 scripts/profile.sh
 #
 #   PROFILE_SERVERS="ours" PROFILE_JOIN=1000 PROFILE_SECONDS=4 scripts/profile.sh
+#   PROFILE_SERVERS="ours" PROFILE_BACKEND=postgres PROFILE_JOIN=1000 PROFILE_STORM=1 scripts/profile.sh
 #
 # PROFILE_STORMS=1: chat-server at bcrypt cost 12, with login storms (8 at a
 # time) for as long as perf records (the chat's accounts are made at cost 4
 # beforehand, so only the storms hash at cost 12). PROFILE_JOIN=N: a join
-# storm of N users instead of the chat, recorded from its first tenth.
+# storm of N users instead of the chat, recorded from its first tenth; with
+# PROFILE_STORM=1 they all connect at once and then fetch what they missed
+# (`after_id`), as pages do after a restart (bench.sh's storm-1000).
 #
 # Servers: bare (crates/chat-bench/examples/bare_server.rs), ours-1
-# (chat-server --worker-threads 1), ours (chat-server, default workers); all
-# on SQLite in a temporary folder. Each report goes to
-# $BENCH_OUT/profile-<server>-<load>.txt; docs/BENCHMARKS.md quotes a run.
+# (chat-server --worker-threads 1), ours (chat-server, default workers); on
+# SQLite in a temporary folder, or with PROFILE_BACKEND=postgres on a fresh
+# database created through $BENCH_POSTGRES_URL and dropped afterwards. Each
+# report goes to $BENCH_OUT/profile-<server>[-postgres]-<load>.txt;
+# docs/BENCHMARKS.md quotes a run.
 set -uo pipefail
 . "$(dirname "$0")/lib/common.sh"
 cd "$ROOT"
@@ -34,15 +39,34 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 export REGISTER_LIMIT=0 LOGIN_FAILURES_PER_ADDRESS=0
 
 DATA=$(mktemp -d /tmp/chat-profile.XXXXXX)
-PID=
+PID= PG_DB=
+PG_ADMIN_URL="${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 cleanup() {
   [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
+  [ -n "$PG_DB" ] && psql "$PG_ADMIN_URL" -q -c "DROP DATABASE IF EXISTS $PG_DB" >/dev/null 2>&1
   rm -rf "$DATA"
 }
 trap cleanup EXIT
+# new_database SERVER: DB_URL, where chat-server SERVER keeps its data; each
+# server of the loop begins empty, on either backend.
+BACKEND="${PROFILE_BACKEND:-sqlite}" TAG=
+case $BACKEND in
+  sqlite) new_database() { DB_URL="$DATA/$1.db"; } ;;
+  postgres)
+    pg_isready -q -h 127.0.0.1 -p 5432 || "$ROOT/scripts/start-services.sh" >&2 || die "PostgreSQL unavailable"
+    TAG=-postgres
+    new_database() {
+      [ -n "$PG_DB" ] && psql "$PG_ADMIN_URL" -q -c "DROP DATABASE IF EXISTS $PG_DB" >/dev/null 2>&1
+      PG_DB=$(printf 'profile_%04x%04x' $RANDOM $RANDOM)
+      psql "$PG_ADMIN_URL" -q -c "CREATE DATABASE $PG_DB" >/dev/null || die "cannot create $PG_DB"
+      DB_URL="${PG_ADMIN_URL%/*}/$PG_DB"
+    } ;;
+  *) die "unknown PROFILE_BACKEND $BACKEND (sqlite, postgres)" ;;
+esac
 
 STORMS="${PROFILE_STORMS:-}"
 JOIN="${PROFILE_JOIN:-}"
+STORM="${PROFILE_STORM:-}"
 # start SERVER COST: the server on $port, its pid in $PID.
 start() {
   case $1 in
@@ -50,7 +74,7 @@ start() {
     ours-1 | ours)
       local flags=(); [ "$1" = ours-1 ] && flags=(--worker-threads 1)
       mkdir -p "$DATA/up"
-      target/release/chat-server --host 127.0.0.1 --port "$port" --database-url "$DATA/$1.db" \
+      target/release/chat-server --host 127.0.0.1 --port "$port" --database-url "$DB_URL" \
         --upload-dir "$DATA/up" --bcrypt-cost "$2" "${flags[@]}" >"$DATA/server.log" 2>&1 & ;;
     *) die "unknown server $1 (bare, ours-1, ours)" ;;
   esac
@@ -72,6 +96,7 @@ finish() {
 
 for server in "${SERVERS[@]}"; do
   port=$(free_port)
+  new_database "$server"
   if [ -n "$STORMS" ]; then
     [ "$server" = bare ] && die "PROFILE_STORMS needs chat-server (ours, ours-1)"
     start "$server" 4
@@ -86,8 +111,10 @@ for server in "${SERVERS[@]}"; do
     start "$server" 4
   fi
   if [ -n "$JOIN" ]; then
-    log "$server: chat-bench join, $JOIN users; perf records ${SECONDS_RECORDED} s"
-    target/release/chat-bench join --url "http://127.0.0.1:$port" --sockets "$JOIN" \
+    storm=()
+    [ -n "$STORM" ] && storm=(--connect-concurrency "$JOIN" --catch-up)
+    log "$server: chat-bench join, $JOIN users${STORM:+ at once, then catching up}; perf records ${SECONDS_RECORDED} s"
+    target/release/chat-bench join --url "http://127.0.0.1:$port" --sockets "$JOIN" "${storm[@]}" \
       --server-pid "$PID" >"$DATA/bench.json" 2>"$DATA/bench.txt" &
     bench=$!
     for _ in $(seq 600); do
@@ -97,10 +124,10 @@ for server in "${SERVERS[@]}"; do
     perf record -F 999 -p "$PID" -o "$DATA/perf.data" -- sleep "$SECONDS_RECORDED" >/dev/null 2>&1
     wait "$bench"
     {
-      echo "# $server during a join storm of $JOIN users; perf record -F 999 for ${SECONDS_RECORDED} s"
-      grep -E "settled|server " "$DATA/bench.txt"
+      echo "# $server ($BACKEND) during a join storm of $JOIN users${STORM:+ connecting at once and catching up}; perf record -F 999 for ${SECONDS_RECORDED} s"
+      grep -E "settled|caught up|server " "$DATA/bench.txt"
     } >"$DATA/head.txt"
-    finish "$BENCH_OUT/profile-$server-join-$JOIN.txt"
+    finish "$BENCH_OUT/profile-$server$TAG-${STORM:+storm}${STORM:-join}-$JOIN.txt"
     continue
   fi
   k=${LOAD%x*} rate=${LOAD#*x}
@@ -130,12 +157,16 @@ for server in "${SERVERS[@]}"; do
     pkill -f "chat-bench login --url http://127.0.0.1:$port" 2>/dev/null
   fi
   {
-    echo "# $server, 1,000 sockets, $k senders x $rate msg/s${STORMS:+, login storms at cost 12}; perf record -F 999 for ${SECONDS_RECORDED} s"
+    echo "# $server ($BACKEND), 1,000 sockets, $k senders x $rate msg/s${STORMS:+, login storms at cost 12}; perf record -F 999 for ${SECONDS_RECORDED} s"
     grep -E "deliveries|send→receive|server " "$DATA/bench.txt"
+    # chat-server's own account of each message's wait, accepted → stored
+    # and broadcast (the whole run, warm-up included), beside the clients' p99.
+    [ "$server" != bare ] && curl -fsS "http://127.0.0.1:$port/metrics" |
+      grep -E '^chat_message_broadcast_seconds_(bucket|count|sum)' | sed 's/^/  /'
     if [ -n "$STORMS" ]; then
       rates=$(grep -o '"logins_per_s":[0-9.]*' "$DATA/storms.json" | cut -d: -f2 | LC_ALL=C xargs -r printf '%.1f logins/s, ')
       echo "  storms $(grep -c '^{' "$DATA/storms.json") runs: ${rates%, }"
     fi
   } >"$DATA/head.txt"
-  finish "$BENCH_OUT/profile-$server-$LOAD${STORMS:+-storms}.txt"
+  finish "$BENCH_OUT/profile-$server$TAG-$LOAD${STORMS:+-storms}.txt"
 done

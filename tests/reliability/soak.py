@@ -886,12 +886,15 @@ async def main_async(args):
         reasons.append(f"the server exited with {server_exit} on SIGTERM")
 
     thr = [r["threads"] for r in samples if "threads" in r]
+    # sockets this client held open while churning, once warmed up
+    held = [r["sockets"] for r in samples if r["phase"] == "churn" and r["t"] >= args.warmup]
     summary = {
         "minutes": args.minutes, "users": args.users, "samples": len(samples),
         "run_s": round(churn_s, 1),
         "rss_start_kb": rss_start, "rss_baseline": base_desc,
         "rss_end_kb": rss_end, "rss_peak_kb": max((r["rss_kb"] for r in samples if "rss_kb" in r), default=None),
         "rss_after_kb": after.get("rss_kb"), "growth_pct": growth,
+        "sockets_open": {"mean": round(sum(held) / len(held)) if held else None, "peak": max(held, default=None)},
         "fds_before": fds_before, "fds_peak": fds_peak, "fds_after": fds_after, "fd_settle_s": round(fd_wait, 1),
         "fds_db_pool": {"before": pool_before, "after": pool_after},
         "fds_besides_db_pool": {"before": other_before, "after": other_after},

@@ -265,6 +265,9 @@ fn server_cpu(r: &Json) -> String {
 fn rss(r: &Json, key: &str) -> String {
     cell(r, &["server", key], |x| format!("{} kB", thousands(x)))
 }
+fn kb(r: &Json, key: &str) -> String {
+    cell(r, &[key], |x| format!("{} kB", thousands(x)))
+}
 fn backend(r: &Json) -> String {
     r.get("backend").map_or_else(|| "?".into(), py_str)
 }
@@ -336,6 +339,31 @@ const IDLE: &[Col] = &[
     ("date", |r| v(r, &["date"])),
 ];
 
+const SOAK: &[Col] = &[
+    ("backend", backend),
+    ("minutes", |r| v(r, &["minutes"])),
+    ("users", |r| v(r, &["users"])),
+    ("sockets open, mean / peak", |r| {
+        format!(
+            "{} / {}",
+            v(r, &["sockets_open", "mean"]),
+            v(r, &["sockets_open", "peak"])
+        )
+    }),
+    ("connects", |r| g0(r, &["connects"])),
+    ("acked / sent", |r| {
+        format!("{} / {}", g0(r, &["acked"]), g0(r, &["sent"]))
+    }),
+    ("missing", |r| v(r, &["missing"])),
+    ("errors", |r| v(r, &["errors"])),
+    ("RSS first third", |r| kb(r, "rss_start_kb")),
+    ("RSS end", |r| kb(r, "rss_end_kb")),
+    ("growth", |r| {
+        cell(r, &["growth_pct"], |x| format!("{} %", fixed(x, 1, false)))
+    }),
+    ("date", |r| v(r, &["date"])),
+];
+
 const LOGIN: &[Col] = &[
     ("backend", backend),
     ("logins", |r| v(r, &["logins"])),
@@ -392,7 +420,7 @@ fn table(cols: &[Col], rs: &[&Json]) -> String {
 }
 
 #[rustfmt::skip]
-const TITLES: [(&str, &str); 12] = [
+const TITLES: [(&str, &str); 14] = [
     ("chat-100", "chat-100: 1,000 sockets, 100 senders at 1 msg/s"),
     ("chat-400", "chat-400: 1,000 sockets, 400 senders at 1 msg/s"),
     ("sweep", "sweep: 1,000 sockets, senders raised until p99 > 100 ms"),
@@ -405,6 +433,8 @@ const TITLES: [(&str, &str); 12] = [
     ("cluster", "cluster: one node alone, then one node of a two-node cluster (PostgreSQL + Redis)"),
     ("vs-bare-100", "vs-bare-100: 1,000 sockets, 100 senders at 1 msg/s, bare socketioxide then chat-server"),
     ("storm-1000", "storm-1000: 1,000 users reconnect at once, bare socketioxide (online_users coalesced) then chat-server"),
+    ("cluster-sweep", "cluster-sweep: two nodes on one PostgreSQL and one Redis, 500 sockets each, senders raised until p99 > 100 ms"),
+    ("soak-1000", "soak-1000: about 1,000 sockets of users coming and going (tests/reliability/soak.py)"),
 ];
 
 // ---- saturation ----
@@ -567,6 +597,21 @@ fn section(prof: &str, title: &str, rs: &[&Json]) -> String {
             .chain(std::iter::once(caught_up))
             .collect();
         s.push(table(&cols, rs));
+    } else if prof == "cluster-sweep" {
+        let run: Col = ("run", run_name);
+        // The shared services' work in the step, on node 1's row.
+        let services: [Col; 3] = [
+            ("PostgreSQL commits", |r| g0(r, &["pg_commits"])),
+            ("rows inserted", |r| g0(r, &["pg_rows_inserted"])),
+            ("Redis commands", |r| g0(r, &["redis_commands"])),
+        ];
+        let cols: Vec<Col> = std::iter::once(run)
+            .chain(CHAT.iter().copied())
+            .chain(services)
+            .collect();
+        s.push(table(&cols, rs));
+        s.push(String::new());
+        s.push(cluster_ceiling(rs));
     } else if prof == "cluster" || prof == "login-chat-12" || prof == "vs-bare-100" {
         let chats = of_mode("chat");
         if !chats.is_empty() {
@@ -585,6 +630,8 @@ fn section(prof: &str, title: &str, rs: &[&Json]) -> String {
         s.push(table(JOIN, rs));
     } else if prof.starts_with("idle") {
         s.push(table(IDLE, rs));
+    } else if prof == "soak-1000" {
+        s.push(table(SOAK, rs));
     } else {
         s.push(table(LOGIN, rs));
     }
@@ -600,6 +647,43 @@ fn section(prof: &str, title: &str, rs: &[&Json]) -> String {
         ));
     }
     s.join("\n")
+}
+
+/// The highest step of a cluster sweep at which every node kept up (each
+/// node's runs labelled `backend/cluster-sweep/STEP/nodeN`): the messages the
+/// cluster stored per second, all nodes' senders × their rate.
+fn cluster_ceiling(rs: &[&Json]) -> String {
+    let mut steps: Vec<(String, Vec<&Json>)> = Vec::new();
+    for r in rs {
+        let name = run_name(r);
+        let step = name.split('/').next().unwrap_or("").to_owned();
+        match steps.iter_mut().find(|(s, _)| *s == step) {
+            Some((_, nodes)) => nodes.push(r),
+            None => steps.push((step, vec![r])),
+        }
+    }
+    let rate = |nodes: &[&Json]| -> f64 {
+        nodes
+            .iter()
+            .map(|r| r.n("senders").unwrap_or(0.0) * r.n("rate").unwrap_or(0.0))
+            .sum()
+    };
+    let best = steps
+        .iter()
+        .filter(|(_, nodes)| nodes.len() >= 2 && nodes.iter().all(|r| within(r)))
+        .map(|(_, nodes)| rate(nodes))
+        .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))));
+    let over = steps
+        .iter()
+        .filter(|(_, nodes)| !nodes.iter().all(|r| within(r)))
+        .map(|(_, nodes)| rate(nodes))
+        .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.min(x))));
+    let show = |x: Option<f64>| x.map_or_else(|| "none".to_owned(), |x| format!("{x:.0}"));
+    format!(
+        "Ceiling: the cluster kept up (every node p99 ≤ 100 ms, nothing lost) at {} stored messages/s; the first step it did not keep up with: {}.",
+        show(best),
+        show(over)
+    )
 }
 
 // ---- targets ----
@@ -806,6 +890,31 @@ pub fn targets_round_two(rows: &Runs) -> Vec<String> {
         ));
     }
     t.extend(idle_rows(rows, "1"));
+    if let Some(r) = rows.get("sqlite/soak-1000") {
+        // The soak's own verdict (nothing lost, no 5xx, descriptors back) and
+        // the issue's: 30 minutes, 1,000 sockets, RSS ≤ 1.1× the first third.
+        let growth = r.n("growth_pct");
+        let ok = Json::truthy(r.get("ok"))
+            && growth.is_some_and(|g| g <= 10.0)
+            && r.n("minutes").is_some_and(|m| m >= 30.0)
+            && r.at(&["sockets_open", "peak"])
+                .and_then(Json::num)
+                .is_some_and(|n| n >= 1000.0);
+        t.push(format!(
+            "| 4. sqlite: RSS after {} min of churn at ~1,000 sockets ≤ 1.1× the first third | \
+             {} against {} ({}; {} sockets open on average, {} at most); {} acked, {} missing, {} errors | {} |",
+            v(r, &["minutes"]),
+            kb(r, "rss_end_kb"),
+            kb(r, "rss_start_kb"),
+            cell(r, &["growth_pct"], |x| format!("{:+.1} %", x.num().unwrap_or(f64::NAN))),
+            v(r, &["sockets_open", "mean"]),
+            v(r, &["sockets_open", "peak"]),
+            g0(r, &["acked"]),
+            v(r, &["missing"]),
+            v(r, &["errors"]),
+            verdict(ok)
+        ));
+    }
     t
 }
 
@@ -1109,6 +1218,59 @@ mod tests {
         // A run without the catch-up is not judged as caught up.
         let t = targets_round_two(&one(r#"{"label": "sqlite/storm-1000/ours"}"#));
         assert!(t[0].ends_with("not met |"), "{t:?}");
+    }
+
+    #[test]
+    fn a_cluster_sweep_names_the_highest_step_every_node_kept_up_with() {
+        let node = |step: &str, n: u32, senders: u32, rate: f64, p99: f64, lost: u32| {
+            format!(
+                r#"{{"label": "postgres/cluster-sweep/{step}/node{n}", "senders": {senders}, "rate": {rate}, "lost": {lost}, "latency_ms": {{"p99": {p99}}}}}"#
+            )
+        };
+        let rows = runs(&[
+            node("200", 1, 100, 1.0, 20.0, 0),
+            node("200", 2, 100, 1.0, 25.0, 0),
+            node("400", 1, 200, 1.0, 60.0, 0),
+            node("400", 2, 200, 1.0, 90.0, 0),
+            // One node over 100 ms is enough to end the sweep.
+            node("600", 1, 300, 1.0, 80.0, 0),
+            node("600", 2, 300, 1.0, 140.0, 0),
+        ]);
+        let rs: Vec<&Json> = rows.values().collect();
+        assert_eq!(
+            cluster_ceiling(&rs),
+            "Ceiling: the cluster kept up (every node p99 ≤ 100 ms, nothing lost) at 400 stored messages/s; the first step it did not keep up with: 600."
+        );
+        // A lost message is not keeping up, whatever the latency.
+        let rows = runs(&[
+            node("200", 1, 100, 1.0, 20.0, 3),
+            node("200", 2, 100, 1.0, 20.0, 0),
+        ]);
+        let rs: Vec<&Json> = rows.values().collect();
+        assert!(
+            cluster_ceiling(&rs).contains("at none stored"),
+            "{}",
+            cluster_ceiling(&rs)
+        );
+    }
+
+    #[test]
+    fn a_soak_is_judged_on_its_length_its_sockets_and_its_rss() {
+        let soak = |minutes: u32, peak: u32, growth: f64, ok: bool| {
+            targets_round_two(&one(&format!(
+                r#"{{"label": "sqlite/soak-1000", "ok": {ok}, "minutes": {minutes}, "sockets_open": {{"mean": 980, "peak": {peak}}}, "rss_start_kb": 100000, "rss_end_kb": {}, "growth_pct": {growth}, "acked": 12345, "missing": 0, "errors": 0}}"#,
+                100000.0 * (1.0 + growth / 100.0)
+            )))
+        };
+        assert_eq!(
+            soak(30, 1012, 4.5, true),
+            ["| 4. sqlite: RSS after 30 min of churn at ~1,000 sockets ≤ 1.1× the first third | 104,500 kB against 100,000 kB (+4.5 %; 980 sockets open on average, 1012 at most); 12,345 acked, 0 missing, 0 errors | **met** |"]
+        );
+        assert!(soak(30, 1012, 10.5, true)[0].ends_with("not met |"));
+        assert!(soak(29, 1012, 1.0, true)[0].ends_with("not met |"));
+        assert!(soak(30, 999, 1.0, true)[0].ends_with("not met |"));
+        // A soak that failed its own checks (a lost message, a 5xx) is not met.
+        assert!(soak(30, 1012, 1.0, false)[0].ends_with("not met |"));
     }
 
     #[test]
