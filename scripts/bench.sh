@@ -29,8 +29,8 @@
 # storm-1000 (1,000 users connect at once, as pages do after a restart,
 # against the bare server with its online_users coalesced, then chat-server),
 # soak-1000 (SQLite only: tests/reliability/soak.py's churn for SOAK_MINUTES
-# (30) with 1,100 users, about 1,000 sockets open at once; RSS at the end
-# against the first third, issue 17's target 4).
+# (30) with 1,100 users in three client processes, about 1,000 sockets open at
+# once; RSS at the end against the first third, issue 17's target 4).
 #
 # Each profile gets fresh server processes (bcrypt cost 4 for the set-up, cost
 # 12 for the login profiles' storms); each backend a fresh database: SQLite in a temporary folder, and on
@@ -250,10 +250,14 @@ against_bare() {
 soak_profile() { # backend (SQLite: the soak reads the acked messages back from the file)
   # soak.py starts its own server; its SOAK_SUMMARY becomes the run's line.
   local backend=$1 out="$DATA/soak.out" ok=false line
+  # One Python process saturates a core at about 500 sockets: three share the
+  # users. Visits of 120 s on average keep ~1,060 of the 1,100 connected while
+  # ~9 users a second still leave and come back.
   local users=${SOAK_PROFILE_USERS:-1100} minutes=${SOAK_MINUTES:-30}
-  log "[$backend] soak-1000: tests/reliability/soak.py --minutes $minutes --users $users"
-  CHAT_SERVER_BIN="$SERVER_BIN" "$VENV/bin/python" tests/reliability/soak.py \
-    --minutes "$minutes" --users "$users" 2>&1 | tee "$out" | sed 's/^/    /' >&2
+  local flags=(--minutes "$minutes" --users "$users" --workers "${SOAK_WORKERS:-3}" --hold "${SOAK_HOLD:-120}")
+  log "[$backend] soak-1000: tests/reliability/soak.py ${flags[*]}"
+  CHAT_SERVER_BIN="$SERVER_BIN" "$VENV/bin/python" tests/reliability/soak.py "${flags[@]}" 2>&1 |
+    tee "$out" | sed -u 's/^/    /' >&2
   [ "${PIPESTATUS[0]}" = 0 ] && ok=true
   line=$(sed -n 's/^SOAK_SUMMARY {//p' "$out" | tail -1)
   [ -n "$line" ] && line="{\"mode\":\"soak\",\"label\":\"$backend/soak-1000\",\"ok\":$ok,$line"
@@ -312,14 +316,18 @@ cluster_profile() { # backend (PostgreSQL)
   done
 }
 
-# cluster_counters: "COMMITS INSERTED-ROWS REDIS-COMMANDS" so far, from
-# PostgreSQL's statistics of the bench database and Redis's INFO.
+# cluster_counters URL...: "COMMITS INSERTED-ROWS REDIS-COMMANDS LOCK-BATCHES
+# LOCK-HELD-S LOCK-WAIT-S" so far: PostgreSQL's statistics of the bench
+# database, Redis's INFO, and the order lock's histograms of the nodes at URL...
 cluster_counters() {
-  local db redis
+  local db redis lock
   db=$(psql "$DB_URL" -At -F ' ' -c \
     "SELECT xact_commit, tup_inserted FROM pg_stat_database WHERE datname = current_database()" 2>/dev/null)
   redis=$(redis-cli info stats 2>/dev/null | tr -d '\r' | sed -n 's/^total_commands_processed://p')
-  echo "${db:-0 0} ${redis:-0}"
+  lock=$(for u in "$@"; do curl -fsS "$u/metrics"; done 2>/dev/null | awk '
+    /^chat_order_lock_held_seconds_count/ { n += $2 } /^chat_order_lock_held_seconds_sum/ { h += $2 }
+    /^chat_order_lock_wait_seconds_sum/ { w += $2 } END { printf "%d %.6f %.6f", n, h, w }')
+  echo "${db:-0 0} ${redis:-0} ${lock:-0 0 0}"
 }
 
 cluster_sweep_profile() { # backend (PostgreSQL)
@@ -340,7 +348,7 @@ cluster_sweep_profile() { # backend (PostgreSQL)
     k=${step%x*}; rate=1
     [[ $step == *x* ]] && rate=${step#*x}
     log "[$backend] cluster-sweep: $k senders at $rate msg/s over two nodes"
-    read -r -a before <<<"$(cluster_counters)"
+    read -r -a before <<<"$(cluster_counters "${urls[@]}")"
     pids=()
     for n in 1 2; do
       "$BENCH_BIN" chat --url "${urls[n]}" --server-pid "${EXTRA_PIDS[n - 1]}" \
@@ -352,11 +360,16 @@ cluster_sweep_profile() { # backend (PostgreSQL)
     wait "${pids[@]}"
     # The step's work on the shared services, beside node 1's figures: its
     # PostgreSQL commits and inserted rows, and the Redis commands of all.
-    read -r -a after <<<"$(cluster_counters)"
+    read -r -a after <<<"$(cluster_counters "${urls[@]}")"
     p99=0
     for n in 1 2; do
       line=$(grep -E '^\{' "$DATA/sweep-node$n.json" | tail -1)
-      [ "$n" = 1 ] && [[ $line == \{*\} ]] && line="${line%\}},\"pg_commits\":$((after[0] - before[0])),\"pg_rows_inserted\":$((after[1] - before[1])),\"redis_commands\":$((after[2] - before[2]))}"
+      if [ "$n" = 1 ] && [[ $line == \{*\} ]]; then
+        line="${line%\}},\"pg_commits\":$((after[0] - before[0])),\"pg_rows_inserted\":$((after[1] - before[1]))"
+        line+=",\"redis_commands\":$((after[2] - before[2])),\"lock_batches\":$((after[3] - before[3]))"
+        line+=",\"lock_held_s\":$(awk -v a="${after[4]}" -v b="${before[4]}" 'BEGIN { printf "%.6f", a - b }')"
+        line+=",\"lock_wait_s\":$(awk -v a="${after[5]}" -v b="${before[5]}" 'BEGIN { printf "%.6f", a - b }')}"
+      fi
       record "$backend" cluster-sweep "$backend/cluster-sweep/$step/node$n" "$line"
       node=$(p99_of "$LAST")
       log "[$backend] cluster-sweep: node $n p99 $node ms"

@@ -127,7 +127,8 @@ for server in "${SERVERS[@]}"; do
       echo "# $server ($BACKEND) during a join storm of $JOIN users${STORM:+ connecting at once and catching up}; perf record -F 999 for ${SECONDS_RECORDED} s"
       grep -E "settled|caught up|server " "$DATA/bench.txt"
     } >"$DATA/head.txt"
-    finish "$BENCH_OUT/profile-$server$TAG-${STORM:+storm}${STORM:-join}-$JOIN.txt"
+    kind=join; [ -n "$STORM" ] && kind=storm
+    finish "$BENCH_OUT/profile-$server$TAG-$kind-$JOIN.txt"
     continue
   fi
   k=${LOAD%x*} rate=${LOAD#*x}

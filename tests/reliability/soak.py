@@ -66,7 +66,9 @@ import argparse
 import asyncio
 import json
 import logging
+import multiprocessing
 import os
+import queue
 import random
 import resource
 import shutil
@@ -684,6 +686,131 @@ def cpu_seconds(pid):
         return None
 
 
+def record_library_warnings():
+    """What python-socketio / python-engineio complain about, counted by kind."""
+    lib_warnings = Counter()
+
+    class Recorder(logging.Handler):
+        def emit(self, record):
+            text = record.getMessage()
+            lib_warnings[f"{record.name}: " + text.split(" http")[0][:70]] += 1
+
+    for name in ("engineio.client", "socketio.client"):
+        lg = logging.getLogger(name)
+        lg.setLevel(logging.WARNING)  # not NOTSET: the library then adds no handler of its own
+        lg.propagate = False
+        lg.handlers[:] = [Recorder()]
+    return lib_warnings
+
+
+def make_users(accounts, seed, indices):
+    """The virtual users of `indices`: the same ones whichever process runs them."""
+    users = []
+    for i in indices:
+        name, pw = accounts[i]
+        users.append({
+            "name": name, "pw": pw, "rng": random.Random(seed * 100003 + i),
+            "mode": "polling" if i % 2 == 0 else "websocket", "visits": 0,
+            "flood": Window(FLOOD_CAP, FLOOD_WINDOW), "uploads": Window(UPLOAD_CAP, UPLOAD_WINDOW),
+            "lingering": Window(LINGER_CAP, LINGER_WINDOW),
+        })
+    return users
+
+
+async def churn(soak, users, grace):
+    """Every user's visits until the deadline; (users still busy after the grace)."""
+    lag_task = asyncio.create_task(soak.lag.run())
+    tasks = [asyncio.create_task(soak.user(u)) for u in users]
+    _done, pending = await asyncio.wait(tasks, timeout=max(0.0, soak.deadline - time.monotonic()) + grace)
+    for t in pending:
+        t.cancel()
+    if pending:
+        soak.st.error("user_cancelled_at_grace", f"{len(pending)} users still busy {grace:g} s after the end")
+        await asyncio.wait(pending, timeout=10)
+    lag_task.cancel()
+
+
+def worker_main(args, url, accounts, indices, t0, deadline, live, results):
+    """One of --workers processes: its share of the users on an event loop of
+    its own (one Python process saturates one core at about 500 sockets).
+    `live` carries its open sockets, connects, acks and errors to the parent's
+    samples; the totals go back through `results` at the end."""
+    for name in ("aiohttp", "asyncio"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    random.seed(args.seed * 7919 + indices[0])
+
+    async def run():
+        lib_warnings = record_library_warnings()
+        soak = Soak(args, url)
+        soak.t0, soak.deadline = t0, deadline
+        st = soak.st
+
+        async def publish():
+            while True:
+                live[:] = [st.open_sockets, st.c["connects"], st.c["acked"], st.counted_errors()]
+                await asyncio.sleep(0.5)
+
+        pub = asyncio.create_task(publish())
+        await churn(soak, make_users(accounts, args.seed, indices), args.grace)
+        pub.cancel()
+        live[:] = [st.open_sockets, st.c["connects"], st.c["acked"], st.counted_errors()]
+        return {
+            "c": dict(st.c), "errors": dict(st.errors), "error_samples": st.error_samples,
+            "acked": st.acked, "http_5xx": st.http_5xx, "notes": st.notes,
+            "lib_warnings": dict(lib_warnings), "ping_gaps": dict(PING_GAPS),
+            "lag_worst": soak.lag.worst, "bad_payloads": BAD_PAYLOADS[:5],
+        }
+
+    results.put(asyncio.run(run()))
+
+
+async def churn_in_workers(soak, accounts, lib_warnings, live_of):
+    """The churn over --workers processes, their totals merged into `soak`."""
+    a, st = soak.a, soak.st
+    ctx = multiprocessing.get_context("spawn")  # no copy of this process's event loop
+    share = argparse.Namespace(**vars(a))
+    share.rate = a.rate / a.workers  # the cap is over all users
+    results = ctx.Queue()
+    procs, lives = [], []
+    for w in range(a.workers):
+        live = ctx.Array("q", 4)
+        indices = list(range(w, len(accounts), a.workers))
+        proc = ctx.Process(target=worker_main, daemon=True,
+                           args=(share, soak.url, accounts, indices, soak.t0, soak.deadline, live, results))
+        proc.start()
+        procs.append(proc)
+        lives.append(live)
+    live_of.extend(lives)
+    merged = []
+    limit = soak.deadline + a.grace + 60
+    while len(merged) < len(procs) and time.monotonic() < limit:
+        try:
+            merged.append(await asyncio.to_thread(results.get, True, 1.0))
+        except queue.Empty:
+            if not any(p.is_alive() for p in procs) and results.empty():
+                break
+    for proc in procs:
+        proc.join(timeout=5)
+        if proc.is_alive():
+            proc.kill()
+    if len(merged) < len(procs):
+        st.error("worker_lost", f"{len(procs) - len(merged)} of {len(procs)} worker processes gave no result")
+    for r in merged:
+        st.c.update(r["c"])
+        st.errors.update(r["errors"])
+        st.error_samples.extend(r["error_samples"][: max(0, st.max_error_samples - len(st.error_samples))])
+        st.acked.update(r["acked"])
+        st.http_5xx.extend(r["http_5xx"])
+        st.notes.extend(r["notes"][: max(0, st.max_error_samples - len(st.notes))])
+        lib_warnings.update(r["lib_warnings"])
+        PING_GAPS["max"] = max(PING_GAPS["max"], r["ping_gaps"]["max"])
+        PING_GAPS["over_30s"] += r["ping_gaps"]["over_30s"]
+        soak.lag.worst = max(soak.lag.worst, r["lag_worst"])
+        BAD_PAYLOADS.extend(r["bad_payloads"])
+    live_of.clear()
+    st.open_sockets = sum(live[0] for live in lives)
+
+
 async def main_async(args):
     server = None
     pid, db = args.pid, args.db
@@ -698,19 +825,9 @@ async def main_async(args):
 
     soak = Soak(args, url)
     st = soak.st
-    lib_warnings = Counter()  # what python-socketio / python-engineio complained about, by kind
-
-    class Recorder(logging.Handler):
-        def emit(self, record):
-            text = record.getMessage()
-            lib_warnings[f"{record.name}: " + text.split(" http")[0][:70]] += 1
-
-    for name in ("engineio.client", "socketio.client"):
-        lg = logging.getLogger(name)
-        lg.setLevel(logging.WARNING)  # not NOTSET: the library then adds no handler of its own
-        lg.propagate = False
-        lg.handlers[:] = [Recorder()]
+    lib_warnings = record_library_warnings()
     samples = []
+    live_of = []  # with --workers: each worker's (sockets, connects, acked, errors)
     t_start = time.monotonic()
 
     cpu_prev = {}
@@ -728,8 +845,12 @@ async def main_async(args):
         s = stats_of(pid) if pid else None
         t = time.monotonic() - (soak.t0 if soak.deadline else t_start)
         own = os.times()
-        row = {"t": round(t, 1), "phase": tag, **(s or {}), "sockets": st.open_sockets,
-               "connects": st.c["connects"], "acked": st.c["acked"], "errors": st.counted_errors(),
+        if live_of:  # the workers' figures so far
+            sockets, connects, acked, errors = (sum(live[k] for live in live_of) for k in range(4))
+        else:
+            sockets, connects, acked, errors = st.open_sockets, st.c["connects"], st.c["acked"], st.counted_errors()
+        row = {"t": round(t, 1), "phase": tag, **(s or {}), "sockets": sockets,
+               "connects": connects, "acked": acked, "errors": errors,
                "server_cpu_pct": cpu_pct("server", cpu_seconds(pid) if pid else None),
                "client_cpu_pct": cpu_pct("client", own.user + own.system)}
         samples.append(row)
@@ -749,20 +870,12 @@ async def main_async(args):
         if pid:
             log(f"soak: descriptors before: {fds_kinds_before}")
 
-        users = []
-        for i, (name, pw) in enumerate(accounts):
-            users.append({
-                "name": name, "pw": pw, "rng": random.Random(args.seed * 100003 + i),
-                "mode": "polling" if i % 2 == 0 else "websocket", "visits": 0,
-                "flood": Window(FLOOD_CAP, FLOOD_WINDOW), "uploads": Window(UPLOAD_CAP, UPLOAD_WINDOW),
-                "lingering": Window(LINGER_CAP, LINGER_WINDOW),
-            })
-
         run_s = args.minutes * 60
         soak.t0 = time.monotonic()
         soak.deadline = soak.t0 + run_s
         log(f"soak: {args.users} users ({(args.users + 1) // 2} polling, {args.users // 2} websocket) "
-            f"for {args.minutes:g} min; a sample every {args.interval:g} s")
+            f"for {args.minutes:g} min; a sample every {args.interval:g} s"
+            + (f"; {args.workers} client processes" if args.workers > 1 else ""))
 
         async def sampler():
             k = 1
@@ -772,17 +885,12 @@ async def main_async(args):
                 k += 1
 
         sampler_task = asyncio.create_task(sampler())
-        lag_task = asyncio.create_task(soak.lag.run())
-        tasks = [asyncio.create_task(soak.user(u)) for u in users]
-        done, pending = await asyncio.wait(tasks, timeout=run_s + args.grace)
-        for t in pending:
-            t.cancel()
-        if pending:
-            st.error("user_cancelled_at_grace", f"{len(pending)} users still busy {args.grace:g} s after the end")
-            await asyncio.wait(pending, timeout=10)
+        if args.workers > 1:
+            await churn_in_workers(soak, accounts, lib_warnings, live_of)
+        else:
+            await churn(soak, make_users(accounts, args.seed, range(len(accounts))), args.grace)
         churn_s = time.monotonic() - soak.t0
         sampler_task.cancel()
-        lag_task.cancel()
         end = sample("end")
 
         # descriptors must come back once everyone has left
@@ -957,6 +1065,8 @@ def main():
     p.add_argument("--ramp", type=float, default=None, help="users start spread over this many seconds (default min(run/6, max(10, users/10)))")
     p.add_argument("--grace", type=float, default=60.0, help="seconds after the end before busy users are cancelled (default 60)")
     p.add_argument("--timeout", type=float, default=20.0, help="timeout of every request, connect and ack (default 20)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="client processes the users are spread over (default 1; one saturates a core at ~500 sockets)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--keep", action="store_true", help="keep the server's data folder after a run that passed (kept after a failure)")
     p.add_argument("--url", help="soak a server already running (started with REGISTER_LIMIT=0) instead of starting one")

@@ -600,10 +600,15 @@ fn section(prof: &str, title: &str, rs: &[&Json]) -> String {
     } else if prof == "cluster-sweep" {
         let run: Col = ("run", run_name);
         // The shared services' work in the step, on node 1's row.
-        let services: [Col; 3] = [
+        let services: [Col; 5] = [
             ("PostgreSQL commits", |r| g0(r, &["pg_commits"])),
             ("rows inserted", |r| g0(r, &["pg_rows_inserted"])),
             ("Redis commands", |r| g0(r, &["redis_commands"])),
+            ("order lock: batches", |r| g0(r, &["lock_batches"])),
+            ("held ms per batch", |r| {
+                per_batch_ms(r, "lock_held_s")
+                    .map_or_else(|| DASH.to_owned(), |ms| format!("{ms:.2}"))
+            }),
         ];
         let cols: Vec<Col> = std::iter::once(run)
             .chain(CHAT.iter().copied())
@@ -679,11 +684,42 @@ fn cluster_ceiling(rs: &[&Json]) -> String {
         .map(|(_, nodes)| rate(nodes))
         .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.min(x))));
     let show = |x: Option<f64>| x.map_or_else(|| "none".to_owned(), |x| format!("{x:.0}"));
-    format!(
+    let mut text = format!(
         "Ceiling: the cluster kept up (every node p99 ≤ 100 ms, nothing lost) at {} stored messages/s; the first step it did not keep up with: {}.",
         show(best),
         show(over)
-    )
+    );
+    // The order lock at the last step: how busy it was, and what it would
+    // pass at that batch size if nothing else gave out first.
+    let last = steps.iter().rev().find_map(|(_, nodes)| {
+        let with_lock = nodes
+            .iter()
+            .find(|r| r.n("lock_batches").is_some_and(|b| b > 0.0))?;
+        let acked: f64 = nodes.iter().filter_map(|r| r.n("acked")).sum();
+        Some((*with_lock, acked, rate(nodes)))
+    });
+    if let Some((r, acked, offered)) = last {
+        if let (Some(batches), Some(held_ms), Some(held_s), Some(elapsed)) = (
+            r.n("lock_batches"),
+            per_batch_ms(r, "lock_held_s"),
+            r.n("lock_held_s"),
+            r.n("elapsed_s"),
+        ) {
+            let size = acked / batches;
+            text.push_str(&format!(
+                " At {offered:.0} messages/s the order lock took {batches:.0} batches of {size:.1} messages on average, held {held_ms:.2} ms each ({:.0} % of the step's {elapsed:.0} s); at that batch size it passes at most {:.0} messages/s.",
+                100.0 * held_s / elapsed,
+                1000.0 * size / held_ms
+            ));
+        }
+    }
+    text
+}
+
+/// `key` (seconds in all) per order-lock batch, in ms.
+fn per_batch_ms(r: &Json, key: &str) -> Option<f64> {
+    let batches = r.n("lock_batches").filter(|b| *b > 0.0)?;
+    Some(1000.0 * r.n(key)? / batches)
 }
 
 // ---- targets ----
@@ -1240,6 +1276,20 @@ mod tests {
         assert_eq!(
             cluster_ceiling(&rs),
             "Ceiling: the cluster kept up (every node p99 ≤ 100 ms, nothing lost) at 400 stored messages/s; the first step it did not keep up with: 600."
+        );
+        // The order lock's figures of the last step, from node 1's line.
+        let with_lock = r#"{"label": "postgres/cluster-sweep/600/node1", "senders": 300, "rate": 1.0, "lost": 0, "acked": 6000, "elapsed_s": 20.0, "lock_batches": 3000, "lock_held_s": 3.0, "latency_ms": {"p99": 80.0}}"#;
+        let rows = runs(&[
+            with_lock.to_owned(),
+            node("600", 2, 300, 1.0, 90.0, 0).replace(r#""lost""#, r#""acked": 6000, "lost""#),
+        ]);
+        let rs: Vec<&Json> = rows.values().collect();
+        assert!(
+            cluster_ceiling(&rs).ends_with(
+                "At 600 messages/s the order lock took 3000 batches of 4.0 messages on average, held 1.00 ms each (15 % of the step's 20 s); at that batch size it passes at most 4000 messages/s."
+            ),
+            "{}",
+            cluster_ceiling(&rs)
         );
         // A lost message is not keeping up, whatever the latency.
         let rows = runs(&[

@@ -15,6 +15,12 @@ use crate::messages::{self, Message, NewMessage, Page};
 /// constant will do, as long as every node uses the same one.
 const ORDER_LOCK: i64 = 0x63_68_61_74; // "chat"
 
+/// Time a node waited for the order lock, and held it (insert, commit and
+/// `then`: the publication). Their counts are the batches; the cluster's
+/// ceiling on stored messages is the batch size over the time held.
+pub const ORDER_LOCK_WAIT_METRIC: &str = "chat_order_lock_wait_seconds";
+pub const ORDER_LOCK_HELD_METRIC: &str = "chat_order_lock_held_seconds";
+
 #[derive(Clone, Debug)]
 pub struct Messages {
     db: Database,
@@ -64,9 +70,11 @@ impl Messages {
         self.db
             .run(move |conn| {
                 let locked = matches!(conn, DbConnection::Pg(_));
+                let asked = std::time::Instant::now();
                 if locked {
                     conn.batch_execute(&format!("SELECT pg_advisory_lock({ORDER_LOCK})"))?;
                 }
+                let held = std::time::Instant::now();
                 let result = messages::insert_batch(conn, &batch).map(|stored| {
                     let after = then(&stored);
                     (stored, after)
@@ -79,6 +87,10 @@ impl Messages {
                     {
                         tracing::error!(error = %e, "releasing the message order lock failed");
                     }
+                    metrics::histogram!(ORDER_LOCK_WAIT_METRIC)
+                        .record(held.duration_since(asked).as_secs_f64());
+                    metrics::histogram!(ORDER_LOCK_HELD_METRIC)
+                        .record(held.elapsed().as_secs_f64());
                 }
                 result
             })

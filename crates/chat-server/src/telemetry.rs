@@ -93,6 +93,16 @@ fn describe() {
     );
     metrics::describe_counter!(LOGINS, "Login attempts, by result");
     metrics::describe_histogram!(
+        chat_domain::room::ORDER_LOCK_WAIT_METRIC,
+        metrics::Unit::Seconds,
+        "Cluster: time waiting for the message order lock (PostgreSQL advisory lock)"
+    );
+    metrics::describe_histogram!(
+        chat_domain::room::ORDER_LOCK_HELD_METRIC,
+        metrics::Unit::Seconds,
+        "Cluster: time the order lock was held per batch (insert, commit, publication)"
+    );
+    metrics::describe_histogram!(
         DB_POOL_WAIT_SECONDS,
         metrics::Unit::Seconds,
         "Time waiting for a database connection"
