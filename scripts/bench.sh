@@ -252,9 +252,12 @@ soak_profile() { # backend (SQLite: the soak reads the acked messages back from 
   local backend=$1 out="$DATA/soak.out" ok=false line
   # One Python process saturates a core at about 500 sockets: three share the
   # users. Visits of 120 s on average keep ~1,060 of the 1,100 connected while
-  # ~9 users a second still leave and come back.
+  # ~9 users a second still leave and come back; every socket receives every
+  # join and leave, so the users arrive over 5 minutes (all within 30 s sent
+  # ~40,000 notices a second to the clients, more than they could read).
   local users=${SOAK_PROFILE_USERS:-1100} minutes=${SOAK_MINUTES:-30}
-  local flags=(--minutes "$minutes" --users "$users" --workers "${SOAK_WORKERS:-3}" --hold "${SOAK_HOLD:-120}")
+  local flags=(--minutes "$minutes" --users "$users" --workers "${SOAK_WORKERS:-3}" --hold "${SOAK_HOLD:-120}"
+    --ramp "${SOAK_RAMP:-300}")
   log "[$backend] soak-1000: tests/reliability/soak.py ${flags[*]}"
   CHAT_SERVER_BIN="$SERVER_BIN" "$VENV/bin/python" tests/reliability/soak.py "${flags[@]}" 2>&1 |
     tee "$out" | sed -u 's/^/    /' >&2
