@@ -250,14 +250,16 @@ against_bare() {
 soak_profile() { # backend (SQLite: the soak reads the acked messages back from the file)
   # soak.py starts its own server; its SOAK_SUMMARY becomes the run's line.
   local backend=$1 out="$DATA/soak.out" ok=false line
-  # One Python process saturates a core at about 500 sockets: three share the
-  # users. Visits of 120 s on average keep ~1,060 of the 1,100 connected while
-  # ~9 users a second still leave and come back; every socket receives every
-  # join and leave, so the users arrive over 5 minutes (all within 30 s sent
-  # ~40,000 notices a second to the clients, more than they could read).
+  # Every socket receives every join, leave and message, and one Python
+  # process reads at most ~500 sockets' worth: three processes share the
+  # users, and the churn is paced so that ~1,000 sockets stay readable on a
+  # 2-core machine shared with the server. Visits of 20 minutes on average
+  # (about one join and one leave a second once all are in), users arriving
+  # over 10 minutes, half a message a second in all. (Visits of 2 minutes, 9 joins a second, had the clients evicted as
+  # slow readers from ~550 sockets on.)
   local users=${SOAK_PROFILE_USERS:-1100} minutes=${SOAK_MINUTES:-30}
-  local flags=(--minutes "$minutes" --users "$users" --workers "${SOAK_WORKERS:-3}" --hold "${SOAK_HOLD:-120}"
-    --ramp "${SOAK_RAMP:-300}")
+  local flags=(--minutes "$minutes" --users "$users" --workers "${SOAK_WORKERS:-3}" --hold "${SOAK_HOLD:-1200}"
+    --ramp "${SOAK_RAMP:-600}" --rate "${SOAK_RATE:-0.5}")
   log "[$backend] soak-1000: tests/reliability/soak.py ${flags[*]}"
   CHAT_SERVER_BIN="$SERVER_BIN" "$VENV/bin/python" tests/reliability/soak.py "${flags[@]}" 2>&1 |
     tee "$out" | sed -u 's/^/    /' >&2

@@ -82,6 +82,12 @@ start() {
   wait_http "http://127.0.0.1:$port/socket.io/?EIO=4&transport=polling" 30 || die "$1 did not start"
 }
 
+# server_metrics NAME: the histogram NAME of chat-server on $port, if it is one.
+server_metrics() {
+  [ "$server" = bare ] && return
+  curl -fsS "http://127.0.0.1:$port/metrics" | grep -E "^$1_(bucket|count|sum)" | sed 's/^/  /'
+}
+
 # finish FILE: the report ($DATA/head.txt, then the samples by owner:
 # `chat-bench perf-owners`) into FILE and on standard output; the server is stopped.
 finish() {
@@ -126,6 +132,9 @@ for server in "${SERVERS[@]}"; do
     {
       echo "# $server ($BACKEND) during a join storm of $JOIN users${STORM:+ connecting at once and catching up}; perf record -F 999 for ${SECONDS_RECORDED} s"
       grep -E "settled|caught up|server " "$DATA/bench.txt"
+      # What a CPU profile cannot show: the requests' waits for a database
+      # connection (the set-up's logins included).
+      server_metrics chat_db_pool_wait_seconds
     } >"$DATA/head.txt"
     kind=join; [ -n "$STORM" ] && kind=storm
     finish "$BENCH_OUT/profile-$server$TAG-$kind-$JOIN.txt"
@@ -162,8 +171,7 @@ for server in "${SERVERS[@]}"; do
     grep -E "deliveries|send→receive|server " "$DATA/bench.txt"
     # chat-server's own account of each message's wait, accepted → stored
     # and broadcast (the whole run, warm-up included), beside the clients' p99.
-    [ "$server" != bare ] && curl -fsS "http://127.0.0.1:$port/metrics" |
-      grep -E '^chat_message_broadcast_seconds_(bucket|count|sum)' | sed 's/^/  /'
+    server_metrics chat_message_broadcast_seconds
     if [ -n "$STORMS" ]; then
       rates=$(grep -o '"logins_per_s":[0-9.]*' "$DATA/storms.json" | cut -d: -f2 | LC_ALL=C xargs -r printf '%.1f logins/s, ')
       echo "  storms $(grep -c '^{' "$DATA/storms.json") runs: ${rates%, }"
