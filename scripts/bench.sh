@@ -255,8 +255,9 @@ soak_profile() { # backend (SQLite: the soak reads the acked messages back from 
   # users, and the churn is paced so that ~1,000 sockets stay readable on a
   # 2-core machine shared with the server. Visits of 20 minutes on average
   # (about one join and one leave a second once all are in), users arriving
-  # over 10 minutes, half a message a second in all. (Visits of 2 minutes, 9 joins a second, had the clients evicted as
-  # slow readers from ~550 sockets on.)
+  # over 10 minutes, half a message a second in all. (Visits of 2 minutes,
+  # 9 joins a second, had the clients evicted as slow readers from ~550
+  # sockets on.)
   local users=${SOAK_PROFILE_USERS:-1100} minutes=${SOAK_MINUTES:-30}
   local flags=(--minutes "$minutes" --users "$users" --workers "${SOAK_WORKERS:-3}" --hold "${SOAK_HOLD:-1200}"
     --ramp "${SOAK_RAMP:-600}" --rate "${SOAK_RATE:-0.5}")
