@@ -772,7 +772,7 @@ async def churn_in_workers(soak, accounts, lib_warnings, live_of):
     share.rate = a.rate / a.workers  # the cap is over all users
     results = ctx.Queue()
     procs, lives = [], []
-    for w in range(a.workers):
+    for w in range(min(a.workers, len(accounts))):  # no worker without users
         live = ctx.Array("q", 4)
         indices = list(range(w, len(accounts), a.workers))
         proc = ctx.Process(target=worker_main, daemon=True,
@@ -875,7 +875,7 @@ async def main_async(args):
         soak.deadline = soak.t0 + run_s
         log(f"soak: {args.users} users ({(args.users + 1) // 2} polling, {args.users // 2} websocket) "
             f"for {args.minutes:g} min; a sample every {args.interval:g} s"
-            + (f"; {args.workers} client processes" if args.workers > 1 else ""))
+            + (f"; {min(args.workers, args.users)} client processes" if args.workers > 1 else ""))
 
         async def sampler():
             k = 1
