@@ -46,6 +46,11 @@ impl<A: Adapter> Delivery for LocalDelivery<A> {
 
 struct Pending {
     message: NewMessage,
+    waiter: Waiter,
+}
+
+/// Who waits for a queued message, and since when.
+struct Waiter {
     accepted: Instant,
     stored: oneshot::Sender<AppResult<Message>>,
 }
@@ -68,8 +73,10 @@ impl MessageWriter {
         let (stored, rx) = oneshot::channel();
         let pending = Pending {
             message,
-            stored,
-            accepted: Instant::now(),
+            waiter: Waiter {
+                stored,
+                accepted: Instant::now(),
+            },
         };
         self.queue
             .send(pending)
@@ -141,14 +148,15 @@ impl WriterTask {
             if received == 0 {
                 break;
             }
-            let rows: Vec<NewMessage> = batch.iter().map(|p| p.message.clone()).collect();
+            let (rows, mut waiters): (Vec<NewMessage>, Vec<Waiter>) =
+                batch.drain(..).map(|p| (p.message, p.waiter)).unzip();
             match delivery.store_and_deliver(rows).await {
                 Ok(stored) => {
                     metrics::counter!(telemetry::MESSAGES_STORED).increment(stored.len() as u64);
-                    for (pending, message) in batch.drain(..).zip(stored) {
+                    for (waiter, message) in waiters.into_iter().zip(stored) {
                         metrics::histogram!(telemetry::BROADCAST_SECONDS)
-                            .record(pending.accepted.elapsed().as_secs_f64());
-                        let _ = pending.stored.send(Ok(message));
+                            .record(waiter.accepted.elapsed().as_secs_f64());
+                        let _ = waiter.stored.send(Ok(message));
                     }
                 }
                 Err(e) => {
@@ -157,18 +165,18 @@ impl WriterTask {
                     // refused now rather than after another wait of its own.
                     if unavailable {
                         while let Ok(pending) = self.rx.try_recv() {
-                            batch.push(pending);
+                            waiters.push(pending.waiter);
                         }
                     }
-                    tracing::error!(error = %e, count = batch.len(), "storing messages failed");
+                    tracing::error!(error = %e, count = waiters.len(), "storing messages failed");
                     let cause: crate::error::Cause = Arc::new(e);
-                    for pending in batch.drain(..) {
+                    for waiter in waiters {
                         let err = if unavailable {
                             AppError::Unavailable(Some(cause.clone()))
                         } else {
                             AppError::Internal(cause.clone())
                         };
-                        let _ = pending.stored.send(Err(err));
+                        let _ = waiter.stored.send(Err(err));
                     }
                 }
             }
