@@ -78,6 +78,12 @@ pub struct Config {
     #[arg(long, env = "WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..))]
     pub worker_threads: Option<u16>,
 
+    /// Hand memory freed by sockets coming and going back to the system
+    /// (glibc's malloc_trim, after bursts of them and now and then under
+    /// churn); false leaves it to the allocator, which keeps it for reuse.
+    #[arg(long, env = "MEMORY_TRIM", default_value_t = true, action = clap::ArgAction::Set)]
+    pub memory_trim: bool,
+
     /// Mark the session cookie Secure (serve over HTTPS, e.g. behind a proxy).
     #[arg(long, env = "SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,

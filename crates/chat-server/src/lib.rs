@@ -15,6 +15,7 @@ pub mod json;
 pub mod last_seen;
 pub mod limits;
 pub mod logging;
+pub mod memory;
 pub mod messages;
 pub mod origin;
 pub mod presence;

@@ -41,6 +41,8 @@ pub struct Shared {
     pub write_health: WriteHealth,
     /// Who was seen since the last batch of `last_seen_at` writes.
     pub last_seen: crate::last_seen::LastSeen,
+    /// Departures counted until freed memory is handed back.
+    pub memory_trim: crate::memory::MemoryTrim,
 }
 
 #[derive(Clone)]

@@ -25,6 +25,8 @@ pub const LOGINS: &str = "chat_logins_total";
 /// (docs/PROTOCOL.md, "Limits").
 pub const REFUSALS: &str = "chat_refusals_total";
 pub const HTTP_CONNECTIONS_OPEN: &str = "chat_http_connections_open";
+pub const MEMORY_TRIMS: &str = "chat_memory_trims_total";
+pub const MEMORY_TRIM_SECONDS: &str = "chat_memory_trim_seconds";
 
 /// Counts one refusal by a limit.
 pub fn refused(reason: &'static str) {
@@ -101,6 +103,15 @@ fn describe() {
         chat_domain::room::ORDER_LOCK_HELD_METRIC,
         metrics::Unit::Seconds,
         "Cluster: time the order lock was held per batch (insert, commit, publication)"
+    );
+    metrics::describe_counter!(
+        MEMORY_TRIMS,
+        "Freed memory handed back to the system after sockets came and went"
+    );
+    metrics::describe_histogram!(
+        MEMORY_TRIM_SECONDS,
+        metrics::Unit::Seconds,
+        "Time one memory trim took (each arena is locked in turn)"
     );
     metrics::describe_histogram!(
         DB_POOL_WAIT_SECONDS,

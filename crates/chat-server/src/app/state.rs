@@ -108,6 +108,7 @@ pub async fn build(config: &Config) -> Result<Built, StartError> {
         cluster: cluster.clone(),
         write_health: WriteHealth::default(),
         last_seen: Default::default(),
+        memory_trim: Default::default(),
     }));
     Ok(Built {
         state,

@@ -1,6 +1,6 @@
 //! The background tasks of a node: the message writer, the write probe, the
-//! `online_users` announcer, the reader of chat-admin's actions and the
-//! periodic sweep.
+//! `online_users` announcer, the reader of chat-admin's actions, the memory
+//! trim and the periodic sweep.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -46,6 +46,9 @@ pub fn spawn<A: Adapter>(
     writer_task.spawn(delivery);
     state.write_health.spawn_probe(state.db.clone());
     state.last_seen.spawn_writer(state.accounts.clone());
+    if state.config.memory_trim {
+        state.memory_trim.spawn();
+    }
     state
         .announcer
         .spawn(state.presence.clone(), io.clone(), announce_pace());

@@ -188,6 +188,7 @@ async fn on_connect<A: Adapter>(
     // can reach the client before it.
     s.join(ROOM);
     metrics::gauge!(telemetry::SOCKETS_CONNECTED).increment(1);
+    state.memory_trim.turnover();
     tracing::debug!(sid = %s.id, user_id = user.id, "socket connected");
 
     // Every new socket learns the room's state from its first moment: a user
@@ -246,6 +247,7 @@ async fn on_disconnect<A: Adapter>(
 ) {
     tracing::debug!(sid = %s.id, user_id = user.id, ?reason, "socket disconnected");
     metrics::gauge!(telemetry::SOCKETS_CONNECTED).decrement(1);
+    state.memory_trim.turnover();
     if let Some(slot) = s.extensions.get::<SocketSlot>() {
         slot.release();
     }
