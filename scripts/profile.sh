@@ -85,7 +85,7 @@ start() {
 # server_metrics NAME: the histogram NAME of chat-server on $port, if it is one.
 server_metrics() {
   [ "$server" = bare ] && return
-  curl -fsS "http://127.0.0.1:$port/metrics" | grep -E "^$1_(bucket|count|sum)" | sed 's/^/  /'
+  curl -fsS "http://127.0.0.1:$port/metrics" | { grep -E "^$1_(bucket|count|sum)" || true; } | sed 's/^/  /'
 }
 
 # finish FILE: the report ($DATA/head.txt, then the samples by owner:
@@ -132,9 +132,12 @@ for server in "${SERVERS[@]}"; do
     {
       echo "# $server ($BACKEND) during a join storm of $JOIN users${STORM:+ connecting at once and catching up}; perf record -F 999 for ${SECONDS_RECORDED} s"
       grep -E "settled|caught up|server " "$DATA/bench.txt"
-      # What a CPU profile cannot show: the requests' waits for a database
-      # connection (the set-up's logins included).
-      server_metrics chat_db_pool_wait_seconds
+      # What a CPU profile cannot show: the handshakes' time, and the
+      # database work's three waits (for a blocking thread, a connection, the
+      # database), the set-up's logins included.
+      for m in chat_handshake_seconds chat_db_queue_wait_seconds chat_db_pool_wait_seconds chat_db_query_seconds; do
+        server_metrics "$m"
+      done
     } >"$DATA/head.txt"
     kind=join; [ -n "$STORM" ] && kind=storm
     finish "$BENCH_OUT/profile-$server$TAG-$kind-$JOIN.txt"

@@ -1,7 +1,7 @@
 //! The connection pool over SQLite or PostgreSQL, chosen at run time by the URL,
 //! and the embedded migrations that adopt or create the schema.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::r2d2::{CustomizeConnection, ManageConnection, Pool, PooledConnection, R2D2Connection};
@@ -25,6 +25,10 @@ pub type PooledConn = PooledConnection<DbManager>;
 
 /// Histogram (seconds) of the wait for a pooled connection in [`Database::run`].
 pub const POOL_WAIT_METRIC: &str = "chat_db_pool_wait_seconds";
+/// Histogram (seconds) of the wait for a blocking thread in [`Database::run`].
+pub const QUEUE_WAIT_METRIC: &str = "chat_db_queue_wait_seconds";
+/// Histogram (seconds) of the work itself in [`Database::run`], connection in hand.
+pub const QUERY_METRIC: &str = "chat_db_query_seconds";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -269,11 +273,18 @@ impl Database {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
+        // Three waits apart, so that a slow request says which one it was:
+        // for a blocking thread, for a connection, for the database.
+        let queued = Instant::now();
         tokio::task::spawn_blocking(move || {
-            let waited = std::time::Instant::now();
+            let waited = Instant::now();
+            metrics::histogram!(QUEUE_WAIT_METRIC).record((waited - queued).as_secs_f64());
             let mut conn = pool.get()?;
-            metrics::histogram!(POOL_WAIT_METRIC).record(waited.elapsed().as_secs_f64());
-            f(&mut conn)
+            let started = Instant::now();
+            metrics::histogram!(POOL_WAIT_METRIC).record((started - waited).as_secs_f64());
+            let done = f(&mut conn);
+            metrics::histogram!(QUERY_METRIC).record(started.elapsed().as_secs_f64());
+            done
         })
         .await?
     }

@@ -25,6 +25,7 @@ pub const LOGINS: &str = "chat_logins_total";
 /// (docs/PROTOCOL.md, "Limits").
 pub const REFUSALS: &str = "chat_refusals_total";
 pub const HTTP_CONNECTIONS_OPEN: &str = "chat_http_connections_open";
+pub const HANDSHAKE_SECONDS: &str = "chat_handshake_seconds";
 pub const MEMORY_TRIMS: &str = "chat_memory_trims_total";
 pub const MEMORY_TRIM_SECONDS: &str = "chat_memory_trim_seconds";
 
@@ -32,8 +33,11 @@ pub const MEMORY_TRIM_SECONDS: &str = "chat_memory_trim_seconds";
 pub fn refused(reason: &'static str) {
     metrics::counter!(REFUSALS, "reason" => reason).increment(1);
 }
-/// Recorded by the domain crate around every pooled connection checkout.
+/// Recorded by the domain crate in every `Database::run`: waiting for a blocking
+/// thread, then for a pooled connection, then the work itself.
 pub const DB_POOL_WAIT_SECONDS: &str = chat_domain::db::POOL_WAIT_METRIC;
+pub const DB_QUEUE_WAIT_SECONDS: &str = chat_domain::db::QUEUE_WAIT_METRIC;
+pub const DB_QUERY_SECONDS: &str = chat_domain::db::QUERY_METRIC;
 
 const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
@@ -117,6 +121,21 @@ fn describe() {
         DB_POOL_WAIT_SECONDS,
         metrics::Unit::Seconds,
         "Time waiting for a database connection"
+    );
+    metrics::describe_histogram!(
+        DB_QUEUE_WAIT_SECONDS,
+        metrics::Unit::Seconds,
+        "Time database work waited for a blocking thread"
+    );
+    metrics::describe_histogram!(
+        DB_QUERY_SECONDS,
+        metrics::Unit::Seconds,
+        "Time database work took with its connection in hand"
+    );
+    metrics::describe_histogram!(
+        HANDSHAKE_SECONDS,
+        metrics::Unit::Seconds,
+        "Socket.IO handshake: the session and the account read, a socket slot taken"
     );
 }
 

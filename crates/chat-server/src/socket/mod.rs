@@ -100,7 +100,14 @@ async fn authenticate<A: Adapter>(
     s: SocketRef<A>,
     State(state): State<AppState>,
 ) -> Result<(), HandshakeError> {
-    let session_id = session_cookie(&s).ok_or(HandshakeError::Unauthorized)?;
+    let started = std::time::Instant::now();
+    let admitted = admit(&s, &state).await;
+    metrics::histogram!(telemetry::HANDSHAKE_SECONDS).record(started.elapsed().as_secs_f64());
+    admitted
+}
+
+async fn admit<A: Adapter>(s: &SocketRef<A>, state: &AppState) -> Result<(), HandshakeError> {
+    let session_id = session_cookie(s).ok_or(HandshakeError::Unauthorized)?;
     let record = state.sessions.load(&session_id).await.map_err(|e| {
         tracing::warn!(error = %e, "session store unavailable during handshake");
         HandshakeError::Unavailable
@@ -126,7 +133,7 @@ async fn authenticate<A: Adapter>(
         username: user.username.into(),
         session_id: session_id.to_string().into(),
     };
-    if let Some(slot) = take_slot(&state, user.id).await? {
+    if let Some(slot) = take_slot(state, user.id).await? {
         s.extensions.insert(slot);
     }
     // Handlers go in here, not in the connect handler: socketioxide sends the
