@@ -4,10 +4,10 @@
 //! 1,100 idle sockets leaving at once took a node from 42 MB to 51 MB, and a
 //! `malloc_trim(0)` brought it to 23 MB (docs/BENCHMARKS.md, target 4). A
 //! handshake leaves the same kind of garbage (its request's buffers). So the
-//! node counts sockets opened and closed (`--memory-trim`) and trims during
-//! and after a burst of them, and now and then under steady churn. Trimming walks each arena under its
-//! lock; it runs on the blocking pool and its time is recorded
-//! (`chat_memory_trim_seconds`).
+//! node counts sockets opened and closed (`--memory-trim`) and trims once a
+//! burst of them is over, and now and then under steady churn. Trimming
+//! walks each arena under its lock; it runs on the blocking pool and its
+//! time is recorded (`chat_memory_trim_seconds`).
 
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
@@ -17,10 +17,10 @@ use crate::telemetry;
 
 /// How often the turnover is looked at.
 const CHECK_EVERY: Duration = Duration::from_secs(1);
-/// Sockets opened or closed in one go that are worth a trim even while more
-/// are coming.
+/// Sockets opened or closed that make a burst, trimmed once it is over.
 const BURST: usize = 64;
-/// Checks between trims for a few sockets at a time (steady churn).
+/// Checks between trims otherwise (a few sockets at a time, or churn that
+/// never pauses).
 const GAP: u32 = 30;
 
 /// Counts sockets opened and closed; shared by the socket handlers and the
