@@ -4,8 +4,8 @@
 //! 1,100 idle sockets leaving at once took a node from 42 MB to 51 MB, and a
 //! `malloc_trim(0)` brought it to 23 MB (docs/BENCHMARKS.md, target 4). A
 //! handshake leaves the same kind of garbage (its request's buffers). So the
-//! node counts sockets opened and closed (`--memory-trim`) and trims once a
-//! burst of them is over, and now and then under steady churn. Trimming
+//! node counts sockets opened and closed (`--memory-trim`) and trims as a
+//! burst of them goes, and now and then under steady churn. Trimming
 //! walks each arena under its lock; it runs on the blocking pool and its
 //! time is recorded (`chat_memory_trim_seconds`).
 
@@ -17,10 +17,9 @@ use crate::telemetry;
 
 /// How often the turnover is looked at.
 const CHECK_EVERY: Duration = Duration::from_secs(1);
-/// Sockets opened or closed that make a burst, trimmed once it is over.
+/// Sockets opened or closed that make a burst, trimmed as it goes.
 const BURST: usize = 64;
-/// Checks between trims otherwise (a few sockets at a time, or churn that
-/// never pauses).
+/// Checks between trims otherwise (a few sockets at a time).
 const GAP: u32 = 30;
 
 /// Counts sockets opened and closed; shared by the socket handlers and the
@@ -63,11 +62,11 @@ impl MemoryTrim {
     }
 }
 
-/// When to trim: at the first quiet check after [`BURST`] sockets came or
-/// went (a storm or an exodus is over; trimming during it would only
-/// contend with it), and otherwise once [`GAP`] checks have passed since the
-/// last trim, at a quiet check or past a burst's worth (churn too busy to be
-/// quiet).
+/// When to trim: at every check that finds [`BURST`] sockets came or went
+/// since the last trim (an exodus's queued frames are freed as it goes, and
+/// the sockets a dropped network left behind go one by one for a minute
+/// after it), and otherwise once [`GAP`] checks have passed since the last
+/// trim, when any came or went since.
 #[derive(Debug, Default)]
 struct Rule {
     /// Sockets opened and closed since the last trim.
@@ -81,10 +80,7 @@ impl Rule {
     fn due(&mut self, new: usize) -> bool {
         self.pending += new;
         self.checks = self.checks.saturating_add(1);
-        let quiet = new == 0;
-        let burst = self.pending >= BURST;
-        let due =
-            self.pending > 0 && ((quiet && burst) || (self.checks >= GAP && (quiet || burst)));
+        let due = self.pending >= BURST || (self.pending > 0 && self.checks >= GAP);
         if due {
             self.pending = 0;
             self.checks = 0;
@@ -122,7 +118,7 @@ mod tests {
     }
 
     #[test]
-    fn a_few_sockets_are_trimmed_after_at_the_first_quiet_check_past_the_gap() {
+    fn a_few_sockets_are_trimmed_after_once_the_gap_has_passed() {
         let mut rule = Rule::default();
         assert_eq!(trims(&mut rule, [3, 5]), 0);
         assert_eq!(trims(&mut rule, [0; 27]), 0, "29 checks since the start");
@@ -131,29 +127,22 @@ mod tests {
     }
 
     #[test]
-    fn steady_churn_is_trimmed_about_every_gap() {
+    fn steady_churn_is_trimmed_every_gap() {
         let mut rule = Rule::default();
-        // A socket opened or closed every other second for 10 minutes: a
-        // trim every 30th check, which is a quiet one.
+        // A socket opened or closed every other second for 10 minutes.
         let turnover = (0..600).map(|t| usize::from(t % 2 == 0));
         assert_eq!(trims(&mut rule, turnover), 20);
     }
 
     #[test]
-    fn a_mass_exodus_or_storm_is_trimmed_once_it_is_over() {
+    fn a_mass_exodus_or_storm_is_trimmed_as_it_goes() {
         let mut rule = Rule::default();
-        assert_eq!(trims(&mut rule, [400, 500, 200, 10]), 0, "not during");
-        assert!(rule.due(0), "quiet: what it left behind");
-        assert_eq!(trims(&mut rule, [0; 20]), 0);
-    }
-
-    #[test]
-    fn churn_too_busy_to_be_quiet_is_trimmed_every_gap() {
-        let mut rule = Rule::default();
+        assert_eq!(trims(&mut rule, [400, 500, 200]), 3, "every check of it");
         assert_eq!(
-            trims(&mut rule, [10; 100]),
-            3,
-            "at the 30th, 60th and 90th check"
+            trims(&mut rule, [10; 7]),
+            1,
+            "its stragglers, once 64 gathered"
         );
+        assert_eq!(trims(&mut rule, [0; 20]), 0);
     }
 }
