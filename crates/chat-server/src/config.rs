@@ -79,7 +79,7 @@ pub struct Config {
     pub worker_threads: Option<u16>,
 
     /// Hand memory freed by sockets coming and going back to the system
-    /// (glibc's malloc_trim, after bursts of them and now and then under
+    /// (glibc's malloc_trim, as bursts of them go and now and then under
     /// churn); false leaves it to the allocator, which keeps it for reuse.
     #[arg(long, env = "MEMORY_TRIM", default_value_t = true, action = clap::ArgAction::Set)]
     pub memory_trim: bool,
