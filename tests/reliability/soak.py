@@ -13,9 +13,10 @@ connections of the visit are aborted (half of them with an RST) with no
 Socket.IO or Engine.IO close, as a lost network or a killed browser would.
 
 Verdict (exit 1 on any of them):
-- RSS once everyone has left (--settle (5) seconds after the last user left,
-  for the server to handle the last departures and hand back what they
-  held) more than --rss-growth-pct (10) above the baseline: the MAX of the samples taken in the first third of the run after
+- RSS once everyone has left (--settle (35) seconds after the server holds
+  no socket: sockets whose network was dropped stay until their ping
+  timeout, and the server hands freed memory back at most 30 s after
+  sockets go) more than --rss-growth-pct (10) above the baseline: the MAX of the samples taken in the first third of the run after
   the warm-up. The warm-up (--warmup) is the ramp plus pingInterval +
   pingTimeout (45 s), at least 15 s: a dropped polling socket lives in the
   server (with the broadcasts queued for it) until its ping timeout, so only
@@ -812,6 +813,31 @@ async def churn_in_workers(soak, accounts, lib_warnings, live_of):
     st.open_sockets = sum(live[0] for live in lives)
 
 
+async def sockets_connected(url):
+    """The server's chat_sockets_connected, or None when /metrics has none."""
+    try:
+        async with aiohttp.ClientSession() as s:
+            async with s.get(f"{url}/metrics", timeout=aiohttp.ClientTimeout(total=5)) as r:
+                text = await r.text()
+    except (aiohttp.ClientError, asyncio.TimeoutError):
+        return None
+    for line in text.splitlines():
+        if line.startswith("chat_sockets_connected "):
+            return float(line.split()[1])
+    return None
+
+
+async def wait_for_no_socket(url, limit):
+    """Seconds until the server holds no socket (at most `limit`)."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit:
+        n = await sockets_connected(url)
+        if n is None or n <= 0:
+            break
+        await asyncio.sleep(1)
+    return time.monotonic() - t0
+
+
 async def main_async(args):
     server = None
     pid, db = args.pid, args.db
@@ -893,7 +919,6 @@ async def main_async(args):
         churn_s = time.monotonic() - soak.t0
         sampler_task.cancel()
         end = sample("end")
-        t_end = time.monotonic()
 
         # descriptors must come back once everyone has left
         # (the database pool's descriptors are left out: r2d2 opens up to
@@ -915,7 +940,11 @@ async def main_async(args):
                     next_print += args.interval
                 await asyncio.sleep(1)
             fd_wait = time.monotonic() - t_left
-        await asyncio.sleep(max(0.0, t_end + args.settle - time.monotonic()))
+        # Sockets whose network was dropped stay in the server until their
+        # ping timeout (pingInterval + pingTimeout, 45 s), with what was
+        # queued for them: "after" is once the server holds none.
+        empty_s = await wait_for_no_socket(url, args.empty_wait)
+        await asyncio.sleep(args.settle)
         after = sample("after")
         fds_kinds_after = fd_kinds(pid) if pid else {}
         if pid:
@@ -947,7 +976,7 @@ async def main_async(args):
     growth = round(100.0 * (rss_after - rss_start) / rss_start, 1) if rss_start and rss_after else None
     if growth is not None and growth > args.rss_growth_pct:
         reasons.append(f"RSS grew {growth}% (> {args.rss_growth_pct:g}%) from {rss_start} kB to {rss_after} kB "
-                       f"{args.settle:g} s after the last user left ({rss_end} kB as they left)")
+                       f"{args.settle:g} s after the server held no socket ({rss_end} kB as they left)")
 
     fds_before = before.get("fds")
     fds_after = after.get("fds")
@@ -1006,7 +1035,7 @@ async def main_async(args):
         "run_s": round(churn_s, 1),
         "rss_start_kb": rss_start, "rss_baseline": base_desc,
         "rss_end_kb": rss_end, "rss_peak_kb": max((r["rss_kb"] for r in samples if "rss_kb" in r), default=None),
-        "rss_after_kb": rss_after, "settle_s": args.settle, "growth_pct": growth,
+        "rss_after_kb": rss_after, "empty_s": round(empty_s, 1), "settle_s": args.settle, "growth_pct": growth,
         "sockets_open": {"mean": round(sum(held) / len(held)) if held else None, "peak": max(held, default=None)},
         "fds_before": fds_before, "fds_peak": fds_peak, "fds_after": fds_after, "fd_settle_s": round(fd_wait, 1),
         "fds_db_pool": {"before": pool_before, "after": pool_after},
@@ -1054,8 +1083,12 @@ def main():
                    help="samples before this many seconds are not in the RSS baseline (default: the ramp + 45 s, "
                         "when the dropped polling sockets that the server keeps until their ping timeout reach "
                         "their steady number; at least 15)")
-    p.add_argument("--settle", type=float, default=5.0,
-                   help="seconds after the last user left at which RSS is judged (default 5)")
+    p.add_argument("--empty-wait", type=float, default=120.0,
+                   help="seconds to wait, after the last user left, for the server to hold no socket "
+                        "(dropped ones go at their ping timeout, 45 s; default 120)")
+    p.add_argument("--settle", type=float, default=35.0,
+                   help="seconds after that at which RSS is judged (default 35: the server hands "
+                        "freed memory back at most 30 s after sockets go)")
     p.add_argument("--rss-growth-pct", type=float, default=10.0, help="allowed RSS growth from the baseline to the end (default 10)")
     p.add_argument("--fd-margin", type=int, default=5, help="descriptors allowed above the pre-run count after everyone left (default 5)")
     p.add_argument("--fd-wait", type=float, default=60.0, help="seconds the descriptors have to come back (default 60)")
