@@ -16,8 +16,8 @@ Verdict (exit 1 on any of them):
 - RSS once everyone has left (--settle (35) seconds after the server holds
   no socket: sockets whose network was dropped stay until their ping
   timeout, and the server hands freed memory back at most 30 s after
-  sockets go) more than --rss-growth-pct (10) above the baseline: the MAX of the samples taken in the first third of the run after
-  the warm-up. The warm-up (--warmup) is the ramp plus pingInterval +
+  sockets go) more than --rss-growth-pct (10) above the baseline: the MAX
+  of the samples taken in the first third of the run after the warm-up. The warm-up (--warmup) is the ramp plus pingInterval +
   pingTimeout (45 s), at least 15 s: a dropped polling socket lives in the
   server (with the broadcasts queued for it) until its ping timeout, so only
   then does their number, and the RSS, stop climbing by design. Samples
@@ -828,14 +828,14 @@ async def sockets_connected(url):
 
 
 async def wait_for_no_socket(url, limit):
-    """Seconds until the server holds no socket (at most `limit`)."""
+    """Seconds until the server holds no socket (at most `limit`), and the
+    sockets it still held then (None when it does not say)."""
     t0 = time.monotonic()
-    while time.monotonic() - t0 < limit:
+    while True:
         n = await sockets_connected(url)
-        if n is None or n <= 0:
-            break
+        if n is None or n <= 0 or time.monotonic() - t0 >= limit:
+            return time.monotonic() - t0, n
         await asyncio.sleep(1)
-    return time.monotonic() - t0
 
 
 async def main_async(args):
@@ -943,7 +943,7 @@ async def main_async(args):
         # Sockets whose network was dropped stay in the server until their
         # ping timeout (pingInterval + pingTimeout, 45 s), with what was
         # queued for them: "after" is once the server holds none.
-        empty_s = await wait_for_no_socket(url, args.empty_wait)
+        empty_s, sockets_left = await wait_for_no_socket(url, args.empty_wait)
         await asyncio.sleep(args.settle)
         after = sample("after")
         fds_kinds_after = fd_kinds(pid) if pid else {}
@@ -1035,7 +1035,7 @@ async def main_async(args):
         "run_s": round(churn_s, 1),
         "rss_start_kb": rss_start, "rss_baseline": base_desc,
         "rss_end_kb": rss_end, "rss_peak_kb": max((r["rss_kb"] for r in samples if "rss_kb" in r), default=None),
-        "rss_after_kb": rss_after, "empty_s": round(empty_s, 1), "settle_s": args.settle, "growth_pct": growth,
+        "rss_after_kb": rss_after, "empty_s": round(empty_s, 1), "sockets_left": sockets_left, "settle_s": args.settle, "growth_pct": growth,
         "sockets_open": {"mean": round(sum(held) / len(held)) if held else None, "peak": max(held, default=None)},
         "fds_before": fds_before, "fds_peak": fds_peak, "fds_after": fds_after, "fd_settle_s": round(fd_wait, 1),
         "fds_db_pool": {"before": pool_before, "after": pool_after},
