@@ -117,27 +117,30 @@ fn describe() {
         metrics::Unit::Seconds,
         "Time one memory trim took (each arena is locked in turn)"
     );
-    metrics::describe_histogram!(
-        DB_POOL_WAIT_SECONDS,
-        metrics::Unit::Seconds,
-        "Time waiting for a database connection"
-    );
-    metrics::describe_histogram!(
-        DB_QUEUE_WAIT_SECONDS,
-        metrics::Unit::Seconds,
-        "Time database work waited for a blocking thread"
-    );
-    metrics::describe_histogram!(
-        DB_QUERY_SECONDS,
-        metrics::Unit::Seconds,
-        "Time database work took with its connection in hand"
-    );
-    metrics::describe_histogram!(
-        HANDSHAKE_SECONDS,
-        metrics::Unit::Seconds,
-        "Socket.IO handshake: the session and the account read, a socket slot taken"
-    );
+    for (name, what) in WAITS {
+        metrics::describe_histogram!(*name, metrics::Unit::Seconds, *what);
+    }
 }
+
+/// The waits a slow request may be stuck in, each a histogram in seconds.
+const WAITS: &[(&str, &str)] = &[
+    (
+        HANDSHAKE_SECONDS,
+        "Socket.IO handshake: the session and the account read, a socket slot taken",
+    ),
+    (
+        DB_QUEUE_WAIT_SECONDS,
+        "Time database work waited for a blocking thread",
+    ),
+    (
+        DB_POOL_WAIT_SECONDS,
+        "Time waiting for a database connection",
+    ),
+    (
+        DB_QUERY_SECONDS,
+        "Time database work took with its connection in hand",
+    ),
+];
 
 pub async fn render() -> impl IntoResponse {
     let body = HANDLE
