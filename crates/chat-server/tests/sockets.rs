@@ -26,6 +26,32 @@ async fn history(client: &Client) -> Vec<Value> {
 // ---------------------------------------------------------------- connecting
 
 on_both_backends! {
+    /// `/metrics` (§6.3) times every handshake, and the waits of the
+    /// database work it does: for a blocking thread, a connection, the query.
+    async fn a_handshake_and_its_database_reads_are_timed_in_the_metrics(backend: Backend) {
+        let server = TestServer::start(backend).await;
+        let alice = server.user("alice").await;
+        let timed = [
+            "chat_handshake_seconds_count",
+            "chat_db_queue_wait_seconds_count",
+            "chat_db_pool_wait_seconds_count",
+            "chat_db_query_seconds_count",
+        ];
+        let mut before = Vec::new();
+        for name in timed {
+            before.push(metric(&server, name).await);
+        }
+        let _socket = alice.socket().await;
+        for (name, before) in timed.into_iter().zip(before) {
+            let now = metric(&server, name).await;
+            // The session and the account: two database calls at least.
+            let least = if name.starts_with("chat_handshake") { 1.0 } else { 2.0 };
+            assert!(now >= before + least, "{name}: {before} before, {now} after");
+        }
+    }
+}
+
+on_both_backends! {
     /// A socket without a logged-in session gets `connect_error`
     /// `{"message": "unauthorized"}`: no cookie, an unknown id, a logged-out one.
     async fn handshake_without_a_logged_in_session_is_refused_as_unauthorized(backend: Backend) {
