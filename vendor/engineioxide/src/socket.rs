@@ -71,9 +71,8 @@ use futures_util::FutureExt;
 use http::request::Parts;
 use smallvec::{SmallVec, smallvec};
 use tokio::sync::{
-    Mutex,
+    Mutex, Notify,
     mpsc::{self, Receiver, error::TrySendError},
-    watch,
 };
 
 pub use engineioxide_core::Sid;
@@ -114,12 +113,65 @@ impl From<&Error> for Option<DisconnectReason> {
 
 /// What the buffered channel to the connection holds: the packets of one send.
 ///
-/// One packet is kept inline because almost every send is one packet; an event
-/// with binary attachments spills to the heap. Every socket's channel allocates
-/// its first block of 32 slots of this type when it is created, so its size is
-/// part of what each idle socket costs: 32 × 88 bytes here against 32 × 168
-/// for a [`PacketBuf`] (two packets inline).
-pub(crate) type QueuedPackets = SmallVec<[Packet; 1]>;
+/// Every socket's channel allocates its first block of 32 slots of this type
+/// when it is created, so its size is part of what each idle socket costs.
+/// Almost every send is one text or binary message, which fits in 40 bytes;
+/// anything else (a control packet, a message with its binary attachments)
+/// is moved to the heap. A [`Packet`] inline would make a slot 88 bytes (its
+/// largest variant is the open packet), a [`PacketBuf`] 168.
+#[derive(Debug)]
+pub(crate) enum QueuedPackets {
+    /// One text message: the common case.
+    Message(Str),
+    /// One binary message.
+    Binary(Bytes),
+    /// Anything else, in the order it is written.
+    Other(Vec<Packet>),
+}
+
+impl QueuedPackets {
+    /// The packets, in order; one or two of them stay inline.
+    pub(crate) fn into_packets(self) -> PacketBuf {
+        match self {
+            QueuedPackets::Message(msg) => smallvec![Packet::Message(msg)],
+            QueuedPackets::Binary(bin) => smallvec![Packet::Binary(bin)],
+            QueuedPackets::Other(packets) => PacketBuf::from_vec(packets),
+        }
+    }
+
+    /// The first packet (the only one of a single send).
+    fn into_first(self) -> Option<Packet> {
+        self.into_packets().into_iter().next()
+    }
+}
+
+impl From<Packet> for QueuedPackets {
+    fn from(packet: Packet) -> Self {
+        match packet {
+            Packet::Message(msg) => QueuedPackets::Message(msg),
+            Packet::Binary(bin) => QueuedPackets::Binary(bin),
+            packet => QueuedPackets::Other(vec![packet]),
+        }
+    }
+}
+
+impl From<Vec<Packet>> for QueuedPackets {
+    fn from(packets: Vec<Packet>) -> Self {
+        match <[Packet; 1]>::try_from(packets) {
+            Ok([packet]) => packet.into(),
+            Err(packets) => QueuedPackets::Other(packets),
+        }
+    }
+}
+
+impl IntoIterator for QueuedPackets {
+    type Item = Packet;
+    type IntoIter = smallvec::IntoIter<[Packet; 2]>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.into_packets().into_iter()
+    }
+}
 
 /// A permit to emit a message to the client.
 /// A permit holds a place in the internal channel to send one packet to the client.
@@ -130,36 +182,32 @@ impl Permit<'_> {
     /// Consume the permit and emit a message to the client.
     #[inline]
     pub fn emit(self, msg: Str) {
-        self.inner.send(smallvec![Packet::Message(msg)]);
+        self.inner.send(QueuedPackets::Message(msg));
     }
     /// Consume the permit and emit a binary message to the client.
     #[inline]
     pub fn emit_binary(self, data: Bytes) {
-        self.inner.send(smallvec![Packet::Binary(data)]);
+        self.inner.send(QueuedPackets::Binary(data));
     }
 
     /// Consume the permit and emit a message with multiple binary data to the client.
     ///
     /// It can be used to ensure atomicity when sending a string packet with adjacent binary packets.
     pub fn emit_many(self, msg: Str, data: VecDeque<Bytes>) {
-        let mut packets = SmallVec::with_capacity(data.len() + 1);
+        let mut packets = Vec::with_capacity(data.len() + 1);
         packets.push(Packet::Message(msg));
-        for d in data {
-            packets.push(Packet::Binary(d));
-        }
-        self.inner.send(packets);
+        packets.extend(data.into_iter().map(Packet::Binary));
+        self.inner.send(packets.into());
     }
 
     /// Consume the permit and emit a message with multiple binary data to the client.
     ///
     /// It can be used to ensure atomicity when sending a string packet with adjacent binary packets.
     pub fn emit_many_binary(self, bin: Bytes, data: Vec<Bytes>) {
-        let mut packets = SmallVec::with_capacity(data.len() + 1);
+        let mut packets = Vec::with_capacity(data.len() + 1);
         packets.push(Packet::Binary(bin));
-        for d in data {
-            packets.push(Packet::Binary(d));
-        }
-        self.inner.send(packets);
+        packets.extend(data.into_iter().map(Packet::Binary));
+        self.inner.send(packets.into());
     }
 }
 
@@ -167,19 +215,50 @@ impl Permit<'_> {
 pub(crate) struct InternalRx {
     pub buffered_rx: Receiver<QueuedPackets>,
     pub peeked_packet: Option<PacketBuf>,
-    pub volatile_rx: watch::Receiver<Option<PacketBuf>>,
 }
 
 impl InternalRx {
-    fn new(
-        buffered_rx: Receiver<QueuedPackets>,
-        volatile_rx: watch::Receiver<Option<PacketBuf>>,
-    ) -> Self {
+    fn new(buffered_rx: Receiver<QueuedPackets>) -> Self {
         Self {
             buffered_rx,
             peeked_packet: None,
-            volatile_rx,
         }
+    }
+}
+
+/// The latest volatile packets that the transport has not written yet: a
+/// newer volatile send replaces them.
+///
+/// A `watch` channel did this before, but allocated its shared state (about
+/// 500 bytes, eight `Notify`s among them) for every socket; most sockets
+/// never send a volatile packet, and this slot costs them a pointer and a
+/// `Notify`.
+#[derive(Debug, Default)]
+pub(crate) struct VolatileSlot {
+    packets: std::sync::Mutex<Option<Box<PacketBuf>>>,
+    /// Keeps one notification until the transport waits, so none is lost.
+    ready: Notify,
+}
+
+impl VolatileSlot {
+    /// Replaces what is waiting by `packets` and wakes the transport.
+    fn put(&self, packets: PacketBuf) {
+        *self.lock() = Some(Box::new(packets));
+        self.ready.notify_one();
+    }
+
+    /// Waits for volatile packets and takes them. `None` when a newer send
+    /// replaced packets that were already taken: the caller waits again.
+    pub(crate) async fn next(&self) -> Option<PacketBuf> {
+        self.ready.notified().await;
+        self.lock().take().map(|packets| *packets)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Box<PacketBuf>>> {
+        // The slot only ever holds a complete value: a poisoned lock is still valid.
+        self.packets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -219,23 +298,21 @@ where
     ///
     /// Closing behavior is driven by the [`Socket::cancellation_token`].
     ///
-    /// The channel is made of a [`SmallVec`] of [`Packet`]s so that adjacent packets can be sent atomically.
+    /// Each item holds the packets of one send, so that adjacent packets are sent atomically.
     pub(crate) internal_rx: Mutex<InternalRx>,
 
     /// Channel to send [`QueuedPackets`] to the internal connection
     pub(crate) internal_tx: mpsc::Sender<QueuedPackets>,
 
-    /// Channel to send volatile [PacketBuf]s that bypass the internal buffer.
-    /// Uses a [`watch`](tokio::sync::watch) channel so only the latest volatile
-    /// message is retained; subsequent volatile sends overwrite the previous one.
-    volatile_tx: watch::Sender<Option<PacketBuf>>,
+    /// Volatile [PacketBuf]s that bypass the internal buffer. Only the latest
+    /// volatile message is retained; subsequent volatile sends overwrite the previous one.
+    pub(crate) volatile: VolatileSlot,
 
-    /// Internal channel to receive Pong [`Packets`](Packet) (v4 protocol) or Ping (v3 protocol) in the heartbeat job
-    /// which is running in a separate task
-    heartbeat_rx: Mutex<Receiver<()>>,
-    /// Channel to send Ping [`Packets`](Packet) (v4 protocol) or Ping (v3 protocol) from the connexion to the heartbeat job
-    /// which is running in a separate task
-    pub(crate) heartbeat_tx: mpsc::Sender<()>,
+    /// Tells the heartbeat job, which runs in a separate task, that a Pong
+    /// [`Packet`] (v4 protocol) or a Ping (v3 protocol) arrived. It keeps one
+    /// notification until the job waits, as a channel of one `()` did, without
+    /// the channel's allocations in every socket.
+    heartbeat: Notify,
 
     /// A cancellation token that will be triggered when the socket is being closed.
     pub(crate) cancellation_token: CancellationToken,
@@ -265,8 +342,6 @@ where
         supports_binary: bool,
     ) -> Self {
         let (internal_tx, internal_rx) = mpsc::channel(config.max_buffer_size);
-        let (heartbeat_tx, heartbeat_rx) = mpsc::channel(1);
-        let (volatile_tx, volatile_rx) = watch::channel(None);
 
         Self {
             id: Sid::new(),
@@ -274,13 +349,12 @@ where
             transport: AtomicU8::new(transport as u8),
             upgrading: AtomicBool::new(false),
 
-            internal_rx: Mutex::new(InternalRx::new(internal_rx, volatile_rx)),
+            internal_rx: Mutex::new(InternalRx::new(internal_rx)),
             internal_tx,
 
-            volatile_tx,
+            volatile: VolatileSlot::default(),
 
-            heartbeat_rx: Mutex::new(heartbeat_rx),
-            heartbeat_tx,
+            heartbeat: Notify::new(),
             cancellation_token: CancellationToken::new(),
 
             close_fn,
@@ -296,14 +370,19 @@ where
     pub(crate) fn send(&self, packet: Packet) -> Result<(), TrySendError<Packet>> {
         #[cfg(feature = "tracing")]
         tracing::debug!(?packet, "sending packet");
+        const ONE: &str = "a refused send gives back the one packet it was given";
 
         self.internal_tx
-            .try_send(smallvec![packet])
-            .map_err(|p| match p {
-                TrySendError::Full(mut p) => TrySendError::Full(p.pop().unwrap()),
-                TrySendError::Closed(mut p) => TrySendError::Closed(p.pop().unwrap()),
+            .try_send(packet.into())
+            .map_err(|e| match e {
+                TrySendError::Full(p) => TrySendError::Full(p.into_first().expect(ONE)),
+                TrySendError::Closed(p) => TrySendError::Closed(p.into_first().expect(ONE)),
             })?;
         Ok(())
+    }
+    /// Hands a Pong (v4) or a Ping (v3) received from the client to the heartbeat job.
+    pub(crate) fn heartbeat_received(&self) {
+        self.heartbeat.notify_one();
     }
     pub(crate) fn is_upgrading(&self) -> bool {
         self.upgrading.load(Ordering::Relaxed)
@@ -357,18 +436,13 @@ where
     ///
     /// If the client does not respond within the timeout, the connection is closed.
     async fn heartbeat_job_v4(&self, interval: Duration, timeout: Duration) -> Result<(), Error> {
-        let mut heartbeat_rx = self
-            .heartbeat_rx
-            .try_lock()
-            .expect("Pong rx should be locked only once");
-
         #[cfg(feature = "tracing")]
         tracing::debug!(sid = ?self.id, "heartbeat sender routine started");
 
         let mut interval_tick = tokio::time::interval(interval);
         interval_tick.tick().await;
         // Some clients send the pong packet in first. If that happens, we should consume it.
-        heartbeat_rx.try_recv().ok();
+        self.heartbeat.notified().now_or_never();
         loop {
             // If we are currently upgrading we should pause the heartbeat process
             if self.is_upgrading() {
@@ -380,16 +454,15 @@ where
             tracing::trace!(sid = ?self.id, "emitting ping");
 
             self.internal_tx
-                .try_send(smallvec![Packet::Ping])
+                .try_send(Packet::Ping.into())
                 .map_err(|_| Error::HeartbeatTimeout)?;
 
             #[cfg(feature = "tracing")]
             tracing::trace!(sid = ?self.id, "waiting for pong");
 
-            tokio::time::timeout(timeout, heartbeat_rx.recv())
+            tokio::time::timeout(timeout, self.heartbeat.notified())
                 .await
-                .map_err(|_| Error::HeartbeatTimeout)?
-                .ok_or(Error::HeartbeatTimeout)?;
+                .map_err(|_| Error::HeartbeatTimeout)?;
 
             #[cfg(feature = "tracing")]
             tracing::trace!(sid = ?self.id, "pong received");
@@ -400,24 +473,18 @@ where
 
     #[cfg(feature = "v3")]
     async fn heartbeat_job_v3(&self, interval: Duration, timeout: Duration) -> Result<(), Error> {
-        let mut heartbeat_rx = self
-            .heartbeat_rx
-            .try_lock()
-            .expect("Pong rx should be locked only once");
-
         #[cfg(feature = "tracing")]
         tracing::debug!(sid = ?self.id, "heartbeat receiver routine started");
 
         loop {
-            tokio::time::timeout(interval + timeout, heartbeat_rx.recv())
+            tokio::time::timeout(interval + timeout, self.heartbeat.notified())
                 .await
-                .map_err(|_| Error::HeartbeatTimeout)?
-                .ok_or(Error::HeartbeatTimeout)?;
+                .map_err(|_| Error::HeartbeatTimeout)?;
 
             #[cfg(feature = "tracing")]
             tracing::trace!(sid = ?self.id, "ping received, sending pong");
             self.internal_tx
-                .try_send(smallvec![Packet::Pong])
+                .try_send(Packet::Pong.into())
                 .map_err(|_| Error::HeartbeatTimeout)?;
         }
     }
@@ -555,7 +622,11 @@ where
     }
 
     pub(crate) fn send_volatile(&self, packets: PacketBuf) -> bool {
-        self.volatile_tx.send(Some(packets)).is_ok()
+        if self.is_closed() {
+            return false;
+        }
+        self.volatile.put(packets);
+        true
     }
 }
 
@@ -567,8 +638,6 @@ impl<D: Default + Send + Sync + 'static> std::fmt::Debug for Socket<D> {
             .field("conn", &self.transport)
             .field("internal_rx", &self.internal_rx)
             .field("internal_tx", &self.internal_tx)
-            .field("heartbeat_rx", &self.heartbeat_rx)
-            .field("heartbeat_tx", &self.heartbeat_tx)
             .field("cancellation_token", &self.cancellation_token)
             .field("req_data", &self.req_parts)
             .finish()
@@ -616,8 +685,6 @@ where
         buffer_size: usize,
     ) -> (Arc<Socket<D>>, tokio::sync::mpsc::Receiver<Packet>) {
         let (internal_tx, internal_rx) = mpsc::channel(buffer_size);
-        let (heartbeat_tx, heartbeat_rx) = mpsc::channel(1);
-        let (volatile_tx, volatile_rx) = watch::channel(None);
 
         let sock = Self {
             id: sid,
@@ -625,13 +692,12 @@ where
             transport: AtomicU8::new(TransportType::Websocket as u8),
             upgrading: AtomicBool::new(false),
 
-            internal_rx: Mutex::new(InternalRx::new(internal_rx, volatile_rx)),
+            internal_rx: Mutex::new(InternalRx::new(internal_rx)),
             internal_tx,
 
-            volatile_tx,
+            volatile: VolatileSlot::default(),
 
-            heartbeat_rx: Mutex::new(heartbeat_rx),
-            heartbeat_tx,
+            heartbeat: Notify::new(),
             cancellation_token: CancellationToken::new(),
             close_fn,
 
@@ -654,5 +720,80 @@ where
         });
 
         (sock, rx)
+    }
+}
+
+#[cfg(test)]
+mod queued_packets {
+    use super::*;
+
+    fn message(text: &'static str) -> Packet {
+        Packet::Message(Str::from(text))
+    }
+
+    #[test]
+    fn a_single_message_is_queued_inline_and_comes_back_as_sent() {
+        let queued = QueuedPackets::from(message("hello"));
+        assert!(matches!(queued, QueuedPackets::Message(_)));
+        assert_eq!(queued.into_packets().as_slice(), [message("hello")]);
+
+        let queued = QueuedPackets::from(vec![Packet::Binary(Bytes::from_static(b"\x01"))]);
+        assert!(matches!(queued, QueuedPackets::Binary(_)));
+        assert_eq!(
+            queued.into_first(),
+            Some(Packet::Binary(Bytes::from_static(b"\x01")))
+        );
+    }
+
+    #[test]
+    fn control_packets_and_attachments_keep_their_order() {
+        assert_eq!(
+            QueuedPackets::from(Packet::Ping).into_packets().as_slice(),
+            [Packet::Ping]
+        );
+        let sent = vec![
+            message("451-[\"file\",{\"_placeholder\":true,\"num\":0}]"),
+            Packet::Binary(Bytes::from_static(b"a")),
+            Packet::Binary(Bytes::from_static(b"b")),
+        ];
+        let queued = QueuedPackets::from(sent.clone());
+        assert!(matches!(queued, QueuedPackets::Other(_)));
+        assert_eq!(queued.into_iter().collect::<Vec<_>>(), sent);
+    }
+}
+
+#[cfg(test)]
+mod volatile_slot {
+    use super::*;
+    use futures_util::FutureExt;
+
+    fn socket() -> Socket<()> {
+        Socket::new(
+            ProtocolVersion::V4,
+            TransportType::Websocket,
+            &EngineIoConfig::default(),
+            http::Request::<()>::default().into_parts().0,
+            Box::new(|_, _| {}),
+            true,
+        )
+    }
+
+    #[tokio::test]
+    async fn only_the_latest_volatile_packets_are_kept_until_taken() {
+        let socket = socket();
+        assert!(socket.emit_volatile("first"));
+        assert!(socket.emit_volatile("second"));
+        let packets = socket.volatile.next().await.expect("packets were sent");
+        assert_eq!(packets.as_slice(), [Packet::Message("second".into())]);
+        // Taken: nothing is waiting any more.
+        assert!(socket.volatile.next().now_or_never().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_closed_socket_refuses_volatile_packets() {
+        let socket = socket();
+        socket.internal_rx.lock().await.buffered_rx.close();
+        assert!(!socket.emit_volatile("too late"));
+        assert!(socket.volatile.next().now_or_never().is_none());
     }
 }

@@ -11,7 +11,6 @@ use futures_util::{
     stream::{SplitSink, SplitStream},
 };
 use http::{HeaderValue, Request, Response, StatusCode, request::Parts};
-use smallvec::smallvec;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::{
     WebSocketStream,
@@ -235,7 +234,7 @@ where
                 }
                 Packet::Pong | Packet::Ping => {
                     // A full channel means that the client is already known to be alive.
-                    socket.heartbeat_tx.try_send(()).ok();
+                    socket.heartbeat_received();
                     Ok::<(), Error>(())
                 }
                 Packet::Message(msg) => {
@@ -287,11 +286,7 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
         tracing::debug!(sid = %socket.id, "session closed before starting the ws writer");
         return;
     };
-    let InternalRx {
-        buffered_rx,
-        volatile_rx,
-        ..
-    } = &mut *internal_rx;
+    let InternalRx { buffered_rx, .. } = &mut *internal_rx;
 
     // Forward buffered packets until the channel is closed or the session is cancelled.
     loop {
@@ -302,9 +297,7 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
                 None => break,
             },
             _ = socket.cancellation_token.cancelled() => break,
-            Ok(()) = volatile_rx.changed() => {
-                Batch::Volatile(volatile_rx.borrow_and_update().clone())
-            },
+            packets = socket.volatile.next() => Batch::Volatile(packets),
         };
         // The writer waits far more than it writes, and writing's futures are
         // large: boxed, they do not stay in every idle socket's task.
@@ -455,7 +448,7 @@ where
     // We send a last Noop request to close a potential waiting polling request.
     socket
         .internal_tx
-        .send(smallvec![Packet::Noop])
+        .send(Packet::Noop.into())
         .await
         .map_err(|_| Error::Upgrade)?;
 
@@ -630,7 +623,10 @@ mod idle_size {
             parts(),
         );
         let reader_size = std::mem::size_of_val(&reader);
-        assert!(reader_size <= 1024, "reader task future: {reader_size} bytes");
+        assert!(
+            reader_size <= 1024,
+            "reader task future: {reader_size} bytes"
+        );
 
         let socket = engine.create_session(
             ProtocolVersion::V4,
@@ -643,13 +639,16 @@ mod idle_size {
         let (tx, _rx) = ws.split();
         let writer = forward_to_socket::<Handler, DuplexStream>(socket, tx);
         let writer_size = std::mem::size_of_val(&writer);
-        assert!(writer_size <= 512, "writer task future: {writer_size} bytes");
+        assert!(
+            writer_size <= 512,
+            "writer task future: {writer_size} bytes"
+        );
     }
 
     #[test]
-    fn a_queue_slot_holds_one_packet_inline() {
+    fn a_queue_slot_holds_one_message_inline() {
         let slot = std::mem::size_of::<QueuedPackets>();
-        assert!(slot <= std::mem::size_of::<Packet>() + 8, "slot: {slot} bytes");
-        assert!(slot < std::mem::size_of::<PacketBuf>());
+        assert!(slot <= std::mem::size_of::<Str>() + 8, "slot: {slot} bytes");
+        assert!(slot < std::mem::size_of::<Packet>());
     }
 }
