@@ -127,7 +127,12 @@ for server in "${SERVERS[@]}"; do
       [ "$(ss -Htn state established "( sport = :$port )" | wc -l)" -ge $((JOIN / 10)) ] && break
       sleep 0.1
     done
+    # The whole machine too, by command: what PostgreSQL's backends and the
+    # load generator take of the same two cores does not show in the server's profile.
+    perf record -a -F 99 -o "$DATA/system.data" -- sleep "$SECONDS_RECORDED" >/dev/null 2>&1 &
+    system=$!
     perf record -F 999 -p "$PID" -o "$DATA/perf.data" -- sleep "$SECONDS_RECORDED" >/dev/null 2>&1
+    wait "$system"
     wait "$bench"
     {
       echo "# $server ($BACKEND) during a join storm of $JOIN users${STORM:+ connecting at once and catching up}; perf record -F 999 for ${SECONDS_RECORDED} s"
@@ -138,6 +143,9 @@ for server in "${SERVERS[@]}"; do
       for m in chat_handshake_seconds chat_db_queue_wait_seconds chat_db_pool_wait_seconds chat_db_query_seconds; do
         server_metrics "$m"
       done
+      echo "# the machine's samples by command over the same ${SECONDS_RECORDED} s (perf record -a -F 99)"
+      perf report -i "$DATA/system.data" --no-children --sort comm --stdio 2>/dev/null |
+        grep -E '^ +[0-9.]+%' | head -8
     } >"$DATA/head.txt"
     kind=join; [ -n "$STORM" ] && kind=storm
     finish "$BENCH_OUT/profile-$server$TAG-$kind-$JOIN.txt"
