@@ -53,8 +53,10 @@ fn run_mode(mode: Mode) -> ExitCode {
                 .enable_all()
                 .build()
         } else {
+            // Named apart from the server's `chat-worker`s in a machine-wide profile.
             tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(common.threads)
+                .thread_name("bench-worker")
                 .enable_all()
                 .build()
         }

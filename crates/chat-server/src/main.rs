@@ -108,6 +108,9 @@ fn main() -> ExitCode {
     if let Some(n) = config.worker_threads.filter(|&n| n > 1) {
         runtime.worker_threads(usize::from(n));
     }
+    // Named, so that top -H and a machine-wide perf tell them from other
+    // tokio programs' threads (a load generator's, say).
+    runtime.thread_name("chat-worker");
     match runtime.enable_all().build() {
         Ok(runtime) => runtime.block_on(run(config)),
         Err(e) => {
