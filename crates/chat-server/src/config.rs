@@ -177,6 +177,13 @@ pub struct ConnectionArgs {
     /// (longer than a proxy's usual 60 s).
     #[arg(long, env = "IDLE_TIMEOUT_S", default_value_t = 75)]
     pub idle_timeout_s: u64,
+
+    /// Connections the kernel may hold completed before the server accepts
+    /// them (capped by net.core.somaxconn). Past it, new connections are
+    /// dropped and their clients retry a second later: when every page
+    /// reconnects at once after a restart, keep it above the number of pages.
+    #[arg(long, env = "LISTEN_BACKLOG", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
+    pub listen_backlog: u32,
 }
 
 impl Config {

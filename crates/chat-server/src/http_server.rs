@@ -40,7 +40,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::time::{Instant, Sleep};
 use tower::ServiceExt;
 
@@ -129,6 +129,35 @@ pub async fn serve(
     );
     graceful.shutdown().await;
     Ok(())
+}
+
+/// Listens on `addr` (resolved as `TcpListener::bind` does) with room for
+/// `backlog` connections that the kernel has completed and the accept loop
+/// has not taken yet. `TcpListener::bind` asks for 1,024: when every page
+/// reconnects at once after a restart, while the runtime is busy announcing
+/// the first of them, the kernel drops the connections past that and their
+/// clients retry only a second later.
+pub async fn listen(addr: &str, backlog: u32) -> io::Result<TcpListener> {
+    let mut last_error = None;
+    for addr in tokio::net::lookup_host(addr).await? {
+        let socket = if addr.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        // As `TcpListener::bind` does: a restarted server can bind at once.
+        socket.set_reuseaddr(true)?;
+        match socket.bind(addr).and_then(|()| socket.listen(backlog)) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the address resolved to nothing",
+        )
+    }))
 }
 
 /// An accept error never ends the loop. Errors of one connection (it was
@@ -482,6 +511,7 @@ mod tests {
         let d = Deadlines::from(&ConnectionArgs {
             header_timeout_s: 0,
             idle_timeout_s: 75,
+            listen_backlog: 4096,
         });
         assert_eq!((d.header, d.idle), (None, Some(IDLE)));
     }
@@ -644,5 +674,35 @@ mod tests {
         assert!(waited.is_err(), "still open after an idle hour");
         client.write_all(b"ping").await.unwrap();
         assert_eq!(io.read(&mut buf).await.unwrap(), 4);
+    }
+
+    /// How many connections complete against a listener that accepts none.
+    async fn completed_without_accept(listener: &TcpListener, attempts: usize) -> usize {
+        let addr = listener.local_addr().unwrap();
+        let mut held = Vec::new();
+        for _ in 0..attempts {
+            // Past the backlog the kernel drops the SYN; the client would retry after 1 s.
+            let connect =
+                tokio::time::timeout(Duration::from_millis(300), TcpStream::connect(addr));
+            if let Ok(Ok(stream)) = connect.await {
+                held.push(stream);
+            }
+        }
+        held.len()
+    }
+
+    #[tokio::test]
+    async fn the_listener_holds_the_backlog_it_was_given() {
+        let small = listen("127.0.0.1:0", 2).await.unwrap();
+        let held = completed_without_accept(&small, 8).await;
+        assert!(held < 8, "a backlog of 2 held {held} of 8 connections");
+
+        let large = listen("127.0.0.1:0", 256).await.unwrap();
+        assert_eq!(completed_without_accept(&large, 200).await, 200);
+    }
+
+    #[tokio::test]
+    async fn listening_on_an_unresolvable_host_is_an_error() {
+        assert!(listen("no-such-host.invalid:0", 16).await.is_err());
     }
 }

@@ -133,6 +133,7 @@ async fn run(config: Config) -> ExitCode {
     };
     raise_open_files_limit();
     let addr = format!("{}:{}", config.host, config.port);
+    let backlog = config.connections.listen_backlog;
     let app = match build(config).await {
         Ok(app) => app,
         Err(e) => {
@@ -140,7 +141,7 @@ async fn run(config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let listener = match tokio::net::TcpListener::bind(&addr).await {
+    let listener = match chat_server::http_server::listen(&addr, backlog).await {
         Ok(l) => l,
         Err(e) => {
             tracing::error!(%addr, error = %e, "cannot listen");
