@@ -23,6 +23,8 @@ Verdict (exit 1 on any of them):
   then does their number, and the RSS, stop climbing by design. Samples
   before that are shown, not used. With the defaults (2 min): warm-up 55 s,
   baseline = max of the samples in [55 s, 77 s];
+- a socket still open --empty-wait (120) seconds after the last user left,
+  longer than any ping timeout: a socket that outlived its timeout;
 - open descriptors, those of the SQLite pool aside (up to --db-pool-size
   connections, opened under load and kept 10 minutes by r2d2), not back to
   within --fd-margin (5) of the count before the run within --fd-wait (60)
@@ -977,6 +979,10 @@ async def main_async(args):
     if growth is not None and growth > args.rss_growth_pct:
         reasons.append(f"RSS grew {growth}% (> {args.rss_growth_pct:g}%) from {rss_start} kB to {rss_after} kB "
                        f"{args.settle:g} s after the server held no socket ({rss_end} kB as they left)")
+
+    if sockets_left:  # None when /metrics does not say
+        reasons.append(f"{sockets_left:g} sockets still open {empty_s:.0f} s after the last user left "
+                       f"(--empty-wait {args.empty_wait:g}; a ping timeout is 45 s)")
 
     fds_before = before.get("fds")
     fds_after = after.get("fds")
