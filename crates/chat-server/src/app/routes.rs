@@ -85,8 +85,9 @@ pub fn router<A: Adapter>(
         .merge(static_files::page(&config.web_dir))
         .with_state(http_state)
         .layer(io_layer)
-        .layer(from_fn_with_state(origins, origin::check_origin))
+        // Inside the origin check: the socket keeps only the headers it reads.
         .layer(from_fn(crate::socket::detach_socket_io_head))
+        .layer(from_fn_with_state(origins, origin::check_origin))
         .layer(from_fn(static_files::socket_io_client))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
