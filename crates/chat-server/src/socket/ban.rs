@@ -9,7 +9,7 @@ use socketioxide::extract::{AckSender, Extension, SocketRef, State, TryData};
 use socketioxide::SocketIo;
 
 use super::broadcast::{broadcast_except, broadcast_local, broadcast_local_except};
-use super::{answered, refuse, HandshakeError, SocketUser, WantsAck};
+use super::{answered, refuse, HandshakeError, SocketContext, SocketUser, WantsAck};
 use crate::error::AppError;
 use crate::limits;
 use crate::protocol::{Done, ErrorEvent, Event, MessageDeleted, Success, UserBanned};
@@ -27,9 +27,10 @@ pub async fn on_ban_user<A: Adapter>(
     WantsAck(wants_ack): WantsAck,
     ack: AckSender<A>,
     State(state): State<AppState>,
-    Extension(user): Extension<SocketUser>,
+    Extension(context): Extension<SocketContext>,
 ) {
-    match ban_user(&state, &io, &user, payload.ok()).await {
+    let user = context.user();
+    match ban_user(&state, &io, user, payload.ok()).await {
         Ok(()) => answered(ack.send(&Done { success: Success })),
         Err(e) => refuse(
             &s,
@@ -48,9 +49,10 @@ pub async fn on_unban_user<A: Adapter>(
     WantsAck(wants_ack): WantsAck,
     ack: AckSender<A>,
     State(state): State<AppState>,
-    Extension(user): Extension<SocketUser>,
+    Extension(context): Extension<SocketContext>,
 ) {
-    match unban_user(&state, &user, payload.ok()).await {
+    let user = context.user();
+    match unban_user(&state, user, payload.ok()).await {
         Ok(()) => answered(ack.send(&Done { success: Success })),
         Err(e) => refuse(
             &s,

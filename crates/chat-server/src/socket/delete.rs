@@ -6,7 +6,7 @@ use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, Extension, SocketRef, State, TryData};
 use socketioxide::SocketIo;
 
-use super::{answered, broadcast, refuse, SocketUser, WantsAck};
+use super::{answered, broadcast, refuse, SocketContext, SocketUser, WantsAck};
 use crate::error::AppError;
 use crate::limits;
 use crate::protocol::{Done, Event, MessageDeleted, Success};
@@ -20,9 +20,10 @@ pub async fn on_delete_message<A: Adapter>(
     WantsAck(wants_ack): WantsAck,
     ack: AckSender<A>,
     State(state): State<AppState>,
-    Extension(user): Extension<SocketUser>,
+    Extension(context): Extension<SocketContext>,
 ) {
-    match delete_message(&state, &io, &user, payload.ok()).await {
+    let user = context.user();
+    match delete_message(&state, &io, user, payload.ok()).await {
         Ok(()) => answered(ack.send(&Done { success: Success })),
         Err(e) => refuse(
             &s,

@@ -3,7 +3,6 @@
 
 use std::convert::Infallible;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU8, Ordering::SeqCst};
 use std::sync::Arc;
 
 use chat_domain::{MessageType, NewMessage};
@@ -27,6 +26,7 @@ use crate::telemetry;
 
 mod ban;
 mod broadcast;
+mod context;
 mod delete;
 mod order;
 mod request_head;
@@ -34,6 +34,7 @@ mod slots;
 mod typing;
 pub use ban::apply_admin_event;
 pub use broadcast::{broadcast, broadcast_local, ROOM};
+pub use context::SocketContext;
 pub use order::{SocketOrder, Turn};
 pub use request_head::detach_socket_io_head;
 pub use slots::{SocketSlot, SocketSlots};
@@ -84,16 +85,6 @@ fn session_cookie<A: Adapter>(socket: &Socket<A>) -> Option<Id> {
         .and_then(|c| Id::from_str(c.value()).ok())
 }
 
-/// A socket's place in presence: whichever of the connect and disconnect
-/// handlers comes second settles it, so a socket that leaves while it is
-/// being announced is counted out exactly once.
-#[derive(Debug, Clone, Default)]
-struct PresenceState(Arc<AtomicU8>);
-
-const PENDING: u8 = 0;
-const JOINED: u8 = 1;
-const LEFT: u8 = 2;
-
 /// Connect middleware: the socket belongs to the session of its handshake, or
 /// it is refused with `unauthorized`.
 async fn authenticate<A: Adapter>(
@@ -133,16 +124,12 @@ async fn admit<A: Adapter>(s: &SocketRef<A>, state: &AppState) -> Result<(), Han
         username: user.username.into(),
         session_id: session_id.to_string().into(),
     };
-    if let Some(slot) = take_slot(state, user.id).await? {
-        s.extensions.insert(slot);
-    }
+    let slot = take_slot(state, user.id).await?;
     // Handlers go in here, not in the connect handler: socketioxide sends the
     // CONNECT packet after the middleware and runs the connect handler as a
     // separate task, so an event sent right after `connect` could come first.
     s.join([session_room(&user.session_id), user_room(user.id)]);
-    s.extensions.insert(user);
-    s.extensions.insert(PresenceState::default());
-    s.extensions.insert(SocketOrder::default());
+    s.extensions.insert(SocketContext::new(user, slot));
     s.on(Event::SendMessage.name(), on_send_message::<A>);
     s.on(Event::DeleteMessage.name(), delete::on_delete_message::<A>);
     s.on(Event::BanUser.name(), ban::on_ban_user::<A>);
@@ -188,9 +175,9 @@ async fn on_connect<A: Adapter>(
     s: SocketRef<A>,
     io: SocketIo<A>,
     State(state): State<AppState>,
-    Extension(user): Extension<SocketUser>,
-    Extension(presence): Extension<PresenceState>,
+    Extension(context): Extension<SocketContext>,
 ) {
+    let user = context.user();
     // Into the room only now: the CONNECT packet is queued, so no broadcast
     // can reach the client before it.
     s.join(ROOM);
@@ -204,13 +191,9 @@ async fn on_connect<A: Adapter>(
     // Flask-SocketIO did.
     match state.presence.connect(user.id, &user.username).await {
         Ok(joined) => {
-            if presence
-                .0
-                .compare_exchange(PENDING, JOINED, SeqCst, SeqCst)
-                .is_err()
-            {
+            if !context.joined() {
                 // Gone already: its disconnect handler found nothing to undo.
-                leave(&state, &io, &user).await;
+                leave(&state, &io, user).await;
                 return;
             }
             match joined {
@@ -249,17 +232,14 @@ async fn on_disconnect<A: Adapter>(
     io: SocketIo<A>,
     reason: DisconnectReason,
     State(state): State<AppState>,
-    Extension(user): Extension<SocketUser>,
-    Extension(presence): Extension<PresenceState>,
+    Extension(context): Extension<SocketContext>,
 ) {
+    let user = context.user();
     tracing::debug!(sid = %s.id, user_id = user.id, ?reason, "socket disconnected");
     metrics::gauge!(telemetry::SOCKETS_CONNECTED).decrement(1);
     state.memory_trim.turnover();
-    if let Some(slot) = s.extensions.get::<SocketSlot>() {
-        slot.release();
-    }
-    if presence.0.swap(LEFT, SeqCst) == JOINED {
-        leave(&state, &io, &user).await;
+    if context.left() {
+        leave(&state, &io, user).await;
     }
 }
 
@@ -327,12 +307,13 @@ async fn on_send_message<A: Adapter>(
     WantsAck(wants_ack): WantsAck,
     ack: AckSender<A>,
     State(state): State<AppState>,
-    Extension(user): Extension<SocketUser>,
+    Extension(context): Extension<SocketContext>,
 ) {
+    let user = context.user();
     // Checked and queued in the order the socket sent it; then the next one
     // may go while this one is stored.
     turn.wait().await;
-    let queued = accept_message(&state, &user, payload.ok()).await;
+    let queued = accept_message(&state, user, payload.ok()).await;
     turn.release();
     let outcome = match queued {
         Ok(stored) => stored.await,
@@ -345,7 +326,7 @@ async fn on_send_message<A: Adapter>(
                 message: &message,
             }));
             // Whoever saw this user typing learns that they stopped.
-            typing::stopped(&state, &io, &user).await;
+            typing::stopped(&state, &io, user).await;
         }
         Err(e) => refuse(
             &s,

@@ -13,9 +13,11 @@ use socketioxide::handler::FromMessageParts;
 use socketioxide::socket::Socket;
 use tokio::sync::oneshot;
 
-/// Per socket (in its extensions): the release of the latest turn taken.
-#[derive(Debug, Clone, Default)]
-pub struct SocketOrder(Arc<Mutex<Option<oneshot::Receiver<()>>>>);
+use super::SocketContext;
+
+/// Per socket (in its [`SocketContext`]): the release of the latest turn taken.
+#[derive(Debug, Default)]
+pub struct SocketOrder(Mutex<Option<oneshot::Receiver<()>>>);
 
 impl SocketOrder {
     /// The next turn: it comes after every turn taken before it.
@@ -60,9 +62,11 @@ impl<A: Adapter> FromMessageParts<A> for Turn {
         _: &mut socketioxide_core::Value,
         _: &Option<i64>,
     ) -> Result<Self, Infallible> {
-        // A socket without the order (never: the handshake inserts it) goes unordered.
-        let order = s.extensions.get::<SocketOrder>().unwrap_or_default();
-        Ok(order.take())
+        // A socket without its context (never: the handshake inserts it) goes unordered.
+        Ok(match s.extensions.get::<SocketContext>() {
+            Some(context) => context.order().take(),
+            None => SocketOrder::default().take(),
+        })
     }
 }
 

@@ -28,11 +28,11 @@ impl SocketSlots {
             return None;
         }
         *held += 1;
-        Some(SocketSlot(Arc::new(Held {
+        Some(SocketSlot(Held {
             slots: self.clone(),
             user_id,
             released: AtomicBool::new(false),
-        })))
+        }))
     }
 
     /// Sockets `user_id` holds here.
@@ -53,8 +53,8 @@ impl SocketSlots {
 
 /// One socket's slot: given back by `release` on disconnect, or when the
 /// socket is dropped without one (a handshake that failed later).
-#[derive(Debug, Clone)]
-pub struct SocketSlot(Arc<Held>);
+#[derive(Debug)]
+pub struct SocketSlot(Held);
 
 #[derive(Debug)]
 struct Held {

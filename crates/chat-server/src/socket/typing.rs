@@ -8,7 +8,7 @@ use socketioxide::extract::{AckSender, Extension, SocketRef, State, TryData};
 use socketioxide::SocketIo;
 
 use super::broadcast::broadcast_except;
-use super::{refuse, SocketUser, WantsAck};
+use super::{refuse, SocketContext, SocketUser, WantsAck};
 use crate::error::AppError;
 use crate::protocol::{Event, UserTyping};
 use crate::socket_server::user_room;
@@ -31,8 +31,9 @@ pub async fn on_typing<A: Adapter>(
     WantsAck(wants_ack): WantsAck,
     ack: AckSender<A>,
     State(state): State<AppState>,
-    Extension(user): Extension<SocketUser>,
+    Extension(context): Extension<SocketContext>,
 ) {
+    let user = context.user();
     let typing = match parse_typing(payload.ok().as_ref()) {
         Ok(typing) => typing,
         Err(e) => {
@@ -48,7 +49,7 @@ pub async fn on_typing<A: Adapter>(
         }
     };
     if let Some(typing) = state.typing.typing(user.id, typing).await {
-        tell(&io, &user, typing).await;
+        tell(&io, user, typing).await;
     }
 }
 
