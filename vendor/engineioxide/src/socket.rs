@@ -395,22 +395,35 @@ where
     ///
     /// Keep a handle to the job so that it can be aborted when the socket is closed
     pub(crate) fn spawn_heartbeat(self: Arc<Self>, interval: Duration, timeout: Duration) {
-        let cancellation_token = self.cancellation_token.clone();
+        tokio::spawn(self.heartbeat_task(interval, timeout));
+    }
 
-        tokio::spawn(
-            cancellation_token
-                .run_until_cancelled_owned(async move {
-                    if let Err(_e) = self.heartbeat_job(interval, timeout).await {
-                        self.close(DisconnectReason::HeartbeatTimeout);
-                        #[cfg(feature = "tracing")]
-                        tracing::debug!(id = ?self.id, "heartbeat error: {_e}");
-                    }
-                })
-                .inspect(|_v| {
-                    #[cfg(feature = "tracing")]
-                    tracing::debug!(aborted = _v.is_none(), "heartbeat job completed");
-                }),
-        );
+    /// The heartbeat task of a socket, until the socket closes.
+    ///
+    /// It lives as long as the socket, so its size is paid by every idle
+    /// socket: `CancellationToken::run_until_cancelled_owned` is an `async fn`
+    /// that awaits another one, and each keeps its own copy of the job's
+    /// future (1,168 bytes for a 320-byte job). `with_cancellation_token` is a
+    /// plain future around the job.
+    fn heartbeat_task(
+        self: Arc<Self>,
+        interval: Duration,
+        timeout: Duration,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        use tokio_util::future::FutureExt as _;
+        async move {
+            let job = self
+                .heartbeat_job(interval, timeout)
+                .with_cancellation_token(&self.cancellation_token)
+                .await;
+            if let Some(Err(_e)) = &job {
+                self.close(DisconnectReason::HeartbeatTimeout);
+                #[cfg(feature = "tracing")]
+                tracing::debug!(id = ?self.id, "heartbeat error: {_e}");
+            }
+            #[cfg(feature = "tracing")]
+            tracing::debug!(aborted = job.is_none(), "heartbeat job completed");
+        }
     }
 
     /// Heartbeat is sent every `interval` milliseconds by the client and the server `is` expected to respond within `timeout` milliseconds.
@@ -795,5 +808,47 @@ mod volatile_slot {
         socket.internal_rx.lock().await.buffered_rx.close();
         assert!(!socket.emit_volatile("too late"));
         assert!(socket.volatile.next().now_or_never().is_none());
+    }
+}
+
+#[cfg(test)]
+mod heartbeat_task {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_heartbeat_task_holds_one_copy_of_its_job() {
+        let socket = Arc::new(Socket::<()>::new(
+            ProtocolVersion::V4,
+            TransportType::Websocket,
+            &EngineIoConfig::default(),
+            http::Request::<()>::default().into_parts().0,
+            Box::new(|_, _| {}),
+            true,
+        ));
+        let period = Duration::from_secs(25);
+        let job = std::mem::size_of_val(&socket.heartbeat_job(period, period));
+        let task = std::mem::size_of_val(&socket.clone().heartbeat_task(period, period));
+        // The job, the cancellation's wait beside it, and the socket: under
+        // two jobs' size (it was more than three).
+        assert!(task < 2 * job, "task {task} bytes for a job of {job}");
+    }
+
+    #[tokio::test]
+    async fn a_closed_socket_ends_its_heartbeat_task() {
+        let socket = Arc::new(Socket::<()>::new(
+            ProtocolVersion::V4,
+            TransportType::Websocket,
+            &EngineIoConfig::default(),
+            http::Request::<()>::default().into_parts().0,
+            Box::new(|_, _| {}),
+            true,
+        ));
+        let period = Duration::from_secs(25);
+        let task = tokio::spawn(socket.clone().heartbeat_task(period, period));
+        socket.cancellation_token.cancel();
+        tokio::time::timeout(Duration::from_secs(1), task)
+            .await
+            .expect("the task ends once the socket is cancelled")
+            .expect("and does not panic");
     }
 }

@@ -56,22 +56,44 @@ pub fn new_req<R: Send + 'static, B, H: EngineIoHandler>(
     sid: Option<Sid>,
     req: Request<R>,
 ) -> Result<Response<ResponseBody<B>>, Error> {
-    let (parts, body) = req.into_parts();
-    let req = Request::from_parts(parts.clone(), body);
-
-    let ws_key = parts
-        .headers
+    let ws_key = req
+        .headers()
         .get("Sec-WebSocket-Key")
         .ok_or(Error::InvalidWebSocketKey)?
         .clone();
 
-    tokio::spawn(async move {
-        let conn = hyper::upgrade::on(req)
-            .await
-            .map(hyper_util::rt::TokioIo::new);
+    // Taken out of the request, so that the head the socket keeps neither
+    // needs a copy of the request nor holds the upgrade.
+    let mut req = req;
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    tokio::spawn(connection_task(
+        engine,
+        on_upgrade,
+        protocol,
+        sid,
+        req.into_parts().0,
+    ));
+
+    Ok(ws_response(&ws_key))
+}
+
+/// The task of an upgraded connection: it reads the websocket until it
+/// closes, so its size is paid by every idle socket.
+fn connection_task<H: EngineIoHandler>(
+    engine: Arc<EngineIo<H>>,
+    on_upgrade: hyper::upgrade::OnUpgrade,
+    protocol: ProtocolVersion,
+    sid: Option<Sid>,
+    parts: Parts,
+) -> impl Future<Output = ()> + Send + 'static {
+    // The head is moved into the session once the connection is upgraded;
+    // boxed, it does not stay in the task's state for the connection's life.
+    let parts = Box::new(parts);
+    async move {
+        let conn = on_upgrade.await.map(hyper_util::rt::TokioIo::new);
 
         let res = match conn {
-            Ok(conn) => on_init(engine.clone(), conn, protocol, sid, parts).await,
+            Ok(conn) => on_init(engine.clone(), conn, protocol, sid, *parts).await,
             Err(_e) => {
                 #[cfg(feature = "tracing")]
                 tracing::debug!("ws upgrade error: {}", _e);
@@ -93,9 +115,7 @@ pub fn new_req<R: Send + 'static, B, H: EngineIoHandler>(
                 }
             }
         }
-    });
-
-    Ok(ws_response(&ws_key))
+    }
 }
 
 /// Handle a websocket connection upgrade
@@ -103,24 +123,42 @@ pub fn new_req<R: Send + 'static, B, H: EngineIoHandler>(
 /// Sends an open packet if it is not an upgrade from a polling request
 ///
 /// Read packets from the websocket and handle them, it will block until the connection is closed
-#[cfg_attr(
-    feature = "tracing",
-    tracing::instrument(level = "trace", name = "init_websocket", skip(engine, conn, req_data))
-)]
-pub async fn on_init<H: EngineIoHandler, S>(
+pub fn on_init<H: EngineIoHandler, S>(
     engine: Arc<EngineIo<H>>,
     conn: S,
     protocol: ProtocolVersion,
     sid: Option<Sid>,
     req_data: Parts,
-) -> Result<(), Error>
+) -> impl Future<Output = Result<(), Error>> + Send + 'static
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    // The handshake's futures are large and short-lived: boxed, they are
-    // freed once the connection is established instead of being part of the
-    // task that reads the connection for its whole life.
-    let (socket, ws) = Box::pin(establish(&engine, conn, protocol, sid, req_data)).await?;
+    // The handshake's futures and arguments (the request head, the raw
+    // connection) are large and short-lived: boxed, they are freed once the
+    // connection is established instead of being part of the task that reads
+    // the connection for its whole life. An `async fn` would keep its
+    // arguments in its state after they are moved out.
+    let established = Box::pin(establish(engine.clone(), conn, protocol, sid, req_data));
+    let serving = serve(engine, established);
+    #[cfg(feature = "tracing")]
+    let serving = tracing::Instrument::instrument(
+        serving,
+        tracing::trace_span!("init_websocket", ?protocol, ?sid),
+    );
+    serving
+}
+
+/// Reads the websocket of an established session until it closes, with the
+/// writer in a task of its own.
+async fn serve<H: EngineIoHandler, S, E>(
+    engine: Arc<EngineIo<H>>,
+    established: std::pin::Pin<Box<E>>,
+) -> Result<(), Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    E: Future<Output = Result<(Arc<Socket<H::Data>>, WebSocketStream<S>), Error>>,
+{
+    let (socket, ws) = established.await?;
     let (tx, rx) = ws.split();
 
     // Pipe between websocket and internal socket channel.
@@ -155,7 +193,7 @@ where
 /// Opens the websocket of a new session, or completes the upgrade of a polling
 /// session to it.
 async fn establish<H: EngineIoHandler, S>(
-    engine: &Arc<EngineIo<H>>,
+    engine: Arc<EngineIo<H>>,
     conn: S,
     protocol: ProtocolVersion,
     sid: Option<Sid>,
@@ -624,8 +662,21 @@ mod idle_size {
         );
         let reader_size = std::mem::size_of_val(&reader);
         assert!(
-            reader_size <= 1024,
+            reader_size <= 512,
             "reader task future: {reader_size} bytes"
+        );
+        // What an HTTP upgrade spawns: the reader, and the upgrade's wait.
+        let upgraded = connection_task(
+            engine.clone(),
+            hyper::upgrade::on(Request::new(())),
+            ProtocolVersion::V4,
+            None,
+            parts(),
+        );
+        let upgraded_size = std::mem::size_of_val(&upgraded);
+        assert!(
+            upgraded_size <= 640,
+            "upgraded connection's task future: {upgraded_size} bytes"
         );
 
         let socket = engine.create_session(
