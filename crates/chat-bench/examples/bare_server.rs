@@ -113,7 +113,13 @@ fn main() -> std::io::Result<()> {
                 .route("/api/register", post(account))
                 .route("/api/login", post(account))
                 .layer(layer);
-            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+            // chat-server's listen queue: with tokio's 1,024 a reconnect storm
+            // overflows it, and the dropped clients retry a second later.
+            let listener = chat_server::http_server::listen(
+                &format!("127.0.0.1:{port}"),
+                chat_server::config::DEFAULT_LISTEN_BACKLOG,
+            )
+            .await?;
             use axum::serve::ListenerExt;
             let listener = listener.tap_io(|tcp| {
                 let _ = tcp.set_nodelay(true);

@@ -182,9 +182,12 @@ pub struct ConnectionArgs {
     /// them (capped by net.core.somaxconn). Past it, new connections are
     /// dropped and their clients retry a second later: when every page
     /// reconnects at once after a restart, keep it above the number of pages.
-    #[arg(long, env = "LISTEN_BACKLOG", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, env = "LISTEN_BACKLOG", default_value_t = DEFAULT_LISTEN_BACKLOG, value_parser = clap::value_parser!(u32).range(1..))]
     pub listen_backlog: u32,
 }
+
+/// `--listen-backlog`'s default (the benchmarks' bare server listens with it too).
+pub const DEFAULT_LISTEN_BACKLOG: u32 = 4096;
 
 impl Config {
     pub fn max_upload_bytes(&self) -> u64 {
