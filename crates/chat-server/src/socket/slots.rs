@@ -28,11 +28,11 @@ impl SocketSlots {
             return None;
         }
         *held += 1;
-        Some(SocketSlot(Held {
+        Some(SocketSlot {
             slots: self.clone(),
             user_id,
             released: AtomicBool::new(false),
-        }))
+        })
     }
 
     /// Sockets `user_id` holds here.
@@ -54,10 +54,7 @@ impl SocketSlots {
 /// One socket's slot: given back by `release` on disconnect, or when the
 /// socket is dropped without one (a handshake that failed later).
 #[derive(Debug)]
-pub struct SocketSlot(Held);
-
-#[derive(Debug)]
-struct Held {
+pub struct SocketSlot {
     slots: SocketSlots,
     user_id: i32,
     released: AtomicBool,
@@ -65,17 +62,15 @@ struct Held {
 
 impl SocketSlot {
     pub fn release(&self) {
-        if !self.0.released.swap(true, Ordering::SeqCst) {
-            self.0.slots.give_back(self.0.user_id);
+        if !self.released.swap(true, Ordering::SeqCst) {
+            self.slots.give_back(self.user_id);
         }
     }
 }
 
-impl Drop for Held {
+impl Drop for SocketSlot {
     fn drop(&mut self) {
-        if !self.released.swap(true, Ordering::SeqCst) {
-            self.slots.give_back(self.user_id);
-        }
+        self.release();
     }
 }
 
