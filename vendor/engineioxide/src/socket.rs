@@ -775,25 +775,27 @@ mod queued_packets {
     }
 }
 
+/// A websocket session of the default configuration, for the tests below.
+#[cfg(test)]
+fn test_socket() -> Socket<()> {
+    Socket::new(
+        ProtocolVersion::V4,
+        TransportType::Websocket,
+        &EngineIoConfig::default(),
+        http::Request::<()>::default().into_parts().0,
+        Box::new(|_, _| {}),
+        true,
+    )
+}
+
 #[cfg(test)]
 mod volatile_slot {
     use super::*;
     use futures_util::FutureExt;
 
-    fn socket() -> Socket<()> {
-        Socket::new(
-            ProtocolVersion::V4,
-            TransportType::Websocket,
-            &EngineIoConfig::default(),
-            http::Request::<()>::default().into_parts().0,
-            Box::new(|_, _| {}),
-            true,
-        )
-    }
-
     #[tokio::test]
     async fn only_the_latest_volatile_packets_are_kept_until_taken() {
-        let socket = socket();
+        let socket = test_socket();
         assert!(socket.emit_volatile("first"));
         assert!(socket.emit_volatile("second"));
         let packets = socket.volatile.next().await.expect("packets were sent");
@@ -804,7 +806,7 @@ mod volatile_slot {
 
     #[tokio::test]
     async fn a_closed_socket_refuses_volatile_packets() {
-        let socket = socket();
+        let socket = test_socket();
         socket.internal_rx.lock().await.buffered_rx.close();
         assert!(!socket.emit_volatile("too late"));
         assert!(socket.volatile.next().now_or_never().is_none());
@@ -817,14 +819,7 @@ mod heartbeat_task {
 
     #[tokio::test]
     async fn the_heartbeat_task_holds_one_copy_of_its_job() {
-        let socket = Arc::new(Socket::<()>::new(
-            ProtocolVersion::V4,
-            TransportType::Websocket,
-            &EngineIoConfig::default(),
-            http::Request::<()>::default().into_parts().0,
-            Box::new(|_, _| {}),
-            true,
-        ));
+        let socket = Arc::new(test_socket());
         let period = Duration::from_secs(25);
         let job = std::mem::size_of_val(&socket.heartbeat_job(period, period));
         let task = std::mem::size_of_val(&socket.clone().heartbeat_task(period, period));
@@ -835,14 +830,7 @@ mod heartbeat_task {
 
     #[tokio::test]
     async fn a_closed_socket_ends_its_heartbeat_task() {
-        let socket = Arc::new(Socket::<()>::new(
-            ProtocolVersion::V4,
-            TransportType::Websocket,
-            &EngineIoConfig::default(),
-            http::Request::<()>::default().into_parts().0,
-            Box::new(|_, _| {}),
-            true,
-        ));
+        let socket = Arc::new(test_socket());
         let period = Duration::from_secs(25);
         let task = tokio::spawn(socket.clone().heartbeat_task(period, period));
         socket.cancellation_token.cancel();
