@@ -18,11 +18,17 @@ export OPS_REQUIRE_BINARIES=1
 log "cargo build"
 cargo build --workspace --locked --bins || die "build failed"
 
+# Each suite's output is kept too: CI shows only the tail of the run, so the
+# lines that tell why a suite failed are repeated above the summary.
+LOGS="$ROOT/target/test-logs"
+mkdir -p "$LOGS"
 passed=0 failed=0 failed_names=()
+suite_log() { echo "$LOGS/${1// /-}.log"; }
 suite() {
   local name=$1; shift
   log "suite: $name"
-  if "$@"; then
+  # Not a pipe into tee: a daemon a suite leaves behind would hold it open.
+  if "$@" > >(tee "$(suite_log "$name")") 2>&1; then
     passed=$((passed + 1))
   else
     failed=$((failed + 1)); failed_names+=("$name")
@@ -32,7 +38,7 @@ suite() {
 # The lint gate first (vendor/ and fuzz/ are outside the workspace).
 suite "fmt" cargo fmt --all -- --check
 suite "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
-suite "cargo test" cargo test --workspace --locked
+suite "cargo test" cargo test --workspace --locked --no-fail-fast
 # The patched dependencies' own tests (docs/PATCHES.md), outside the workspace.
 suite "vendor socketioxide" env CARGO_TARGET_DIR="$ROOT/target/vendor" \
   cargo test --locked --manifest-path vendor/socketioxide/Cargo.toml --lib \
@@ -52,6 +58,10 @@ done
 # fuzz/README.md: 10 s a target; the dev profile builds twice as fast cold.
 suite "fuzz targets" env FUZZ_PROFILE=dev "$ROOT/scripts/fuzz-targets.sh" 10
 
+for name in "${failed_names[@]}"; do
+  printf -- '--- why "%s" failed (the whole output: %s)\n' "$name" "$(suite_log "$name")"
+  grep -aE -- '^test .* FAILED$|^---- |panicked at|FAILED|[Ee]rror|[Ff]ailed' "$(suite_log "$name")" | tail -n 40
+done
 [ $failed -gt 0 ] && printf 'failed suites: %s\n' "${failed_names[*]}"
 echo "suites: $passed passed, $failed failed"
 [ $failed -eq 0 ]
