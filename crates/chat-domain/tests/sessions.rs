@@ -5,7 +5,7 @@
 mod common;
 
 use chat_domain::schema::sessions;
-use chat_domain::DbSessionStore;
+use chat_domain::{Accounts, DbSessionStore};
 use chat_testkit::{on_both_backends, TestDatabase};
 use diesel::prelude::*;
 use time::{Duration, OffsetDateTime};
@@ -13,8 +13,12 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{ExpiredDeletion, SessionStore};
 
 fn record(expires_in: Duration, user: &str) -> Record {
+    record_of(7, expires_in, user)
+}
+
+fn record_of(user_id: i32, expires_in: Duration, user: &str) -> Record {
     let mut data = std::collections::HashMap::new();
-    data.insert("user_id".to_owned(), serde_json::json!(7));
+    data.insert("user_id".to_owned(), serde_json::json!(user_id));
     data.insert("username".to_owned(), serde_json::json!(user));
     Record {
         id: Id::default(),
@@ -134,5 +138,31 @@ on_both_backends! {
         assert_eq!(store.load(&rec.id).await.unwrap(), Some(rec.clone()));
         store.delete(&rec.id).await.unwrap();
         assert!(store.load(&rec.id).await.unwrap().is_none());
+    }
+
+    /// The socket handshake's lookup: the account logged in on a live
+    /// session; nobody for an expired, anonymous or unknown one.
+    async fn a_session_names_its_account(db: TestDatabase) {
+        let accounts = Accounts::new(db.database(), common::passwords());
+        let alice = accounts.register("alice", "secret1").await.unwrap();
+        let bob = accounts.register("bob", "secret2").await.unwrap();
+        let store = DbSessionStore::new(db.database());
+        let mut of_alice = record_of(alice.id, Duration::days(7), "alice");
+        store.create(&mut of_alice).await.unwrap();
+        let mut of_bob = record_of(bob.id, Duration::days(7), "bob");
+        store.create(&mut of_bob).await.unwrap();
+        let found = store.user(&of_alice.id).await.unwrap().expect("alice's session");
+        assert_eq!((found.id, found.username.as_str()), (alice.id, "alice"));
+        let found = store.user(&of_bob.id).await.unwrap().expect("bob's session");
+        assert_eq!(found.id, bob.id);
+
+        let expired = record_of(alice.id, Duration::seconds(-1), "alice");
+        store.save(&expired).await.unwrap();
+        assert!(store.user(&expired.id).await.unwrap().is_none(), "expired");
+        let mut anonymous = record(Duration::days(7), "nobody");
+        anonymous.data.clear();
+        store.create(&mut anonymous).await.unwrap();
+        assert!(store.user(&anonymous.id).await.unwrap().is_none(), "not logged in");
+        assert!(store.user(&Id::default()).await.unwrap().is_none(), "unknown id");
     }
 }

@@ -22,8 +22,8 @@ use crate::{limits, telemetry};
 /// The session cookie's name (PROTOCOL.md §3: the Flask room's `session`).
 pub const SESSION_COOKIE: &str = "session";
 
-/// Where the logged-in user's id is kept in the session, for the socket
-/// handshake (the store files the session under it too).
+/// Where the logged-in user's id is kept in the session; the store files the
+/// session under it, which is how the socket handshake finds the account.
 pub use chat_domain::session_store::SESSION_USER_KEY;
 
 /// The account behind a session.

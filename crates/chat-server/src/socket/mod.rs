@@ -12,9 +12,8 @@ use socketioxide::handler::{ConnectHandler, FromMessageParts};
 use socketioxide::socket::{DisconnectReason, Socket};
 use socketioxide::SocketIo;
 use tower_sessions::session::Id;
-use tower_sessions::SessionStore;
 
-use crate::auth::{SESSION_COOKIE, SESSION_USER_KEY};
+use crate::auth::SESSION_COOKIE;
 use crate::error::AppError;
 use crate::messages::parse_draft;
 use crate::messages::writer::Stored;
@@ -99,21 +98,14 @@ async fn authenticate<A: Adapter>(
 
 async fn admit<A: Adapter>(s: &SocketRef<A>, state: &AppState) -> Result<(), HandshakeError> {
     let session_id = session_cookie(s).ok_or(HandshakeError::Unauthorized)?;
-    let record = state.sessions.load(&session_id).await.map_err(|e| {
-        tracing::warn!(error = %e, "session store unavailable during handshake");
-        HandshakeError::Unavailable
-    })?;
-    let user_id = record
-        .as_ref()
-        .and_then(|r| r.data.get(SESSION_USER_KEY))
-        .and_then(|v| v.as_i64())
-        .and_then(|id| i32::try_from(id).ok())
-        .ok_or(HandshakeError::Unauthorized)?;
     let user = state
-        .accounts
-        .find(user_id)
+        .sessions
+        .user(&session_id)
         .await
-        .map_err(|_| HandshakeError::Unavailable)?
+        .map_err(|e| {
+            tracing::warn!(error = %e, "database unavailable during handshake");
+            HandshakeError::Unavailable
+        })?
         .ok_or(HandshakeError::Unauthorized)?;
     if user.is_banned() {
         return Err(HandshakeError::Banned);
