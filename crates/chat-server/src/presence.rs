@@ -3,6 +3,7 @@
 //! socket the current list.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -93,19 +94,29 @@ impl Presence for MemoryPresence {
 /// one list per interval instead of one per join.
 #[derive(Clone, Default)]
 pub struct Announcer {
-    changed: Arc<Notify>,
+    changes: Arc<Changes>,
+}
+
+#[derive(Default)]
+struct Changes {
+    wake: Notify,
+    /// Changes so far (wrapping): how many a pause has seen come in.
+    count: AtomicUsize,
 }
 
 impl Announcer {
     pub fn changed(&self) {
-        self.changed.notify_one();
+        self.changes.count.fetch_add(1, Ordering::Relaxed);
+        self.changes.wake.notify_one();
     }
 
     pub fn spawn<A: Adapter>(&self, presence: Arc<dyn Presence>, io: SocketIo<A>, mut pace: Pace) {
-        let changed = self.changed.clone();
+        let changes = self.changes.clone();
         tokio::spawn(async move {
             loop {
-                changed.notified().await;
+                changes.wake.notified().await;
+                // Changes from here on are not in this list.
+                let listed = changes.count.load(Ordering::Relaxed);
                 let online = match presence.online().await {
                     Ok(online) => online,
                     Err(e) => {
@@ -115,7 +126,8 @@ impl Announcer {
                 };
                 crate::socket::broadcast(&io, Event::OnlineUsers, &online).await;
                 if let Some(pause) = pace.pause(online.count) {
-                    tokio::time::sleep(pause).await;
+                    let unlisted = || changes.count.load(Ordering::Relaxed).wrapping_sub(listed);
+                    pace.wait(pause, online.count, unlisted).await;
                 }
             }
         });
@@ -135,18 +147,33 @@ pub struct Pace {
     window: Duration,
     base: Duration,
     per_user: Duration,
+    /// A pause ends early once this long goes by without a change (and
+    /// enough changes wait, `wait`).
+    quiet: Duration,
     recent: std::collections::VecDeque<tokio::time::Instant>,
     /// When the last pause ends (or ended).
     paced_until: Option<tokio::time::Instant>,
 }
 
+/// A pause ends early only once a tenth of the room (or a burst) has changed
+/// since the last list: an early list then costs at most ten users' worth of
+/// bytes per change, as much as `user_joined` does, whatever the room's size.
+const EARLY_SHARE_OF_ROOM: usize = 10;
+
 impl Pace {
-    pub fn new(burst: usize, window: Duration, base: Duration, per_user: Duration) -> Self {
+    pub fn new(
+        burst: usize,
+        window: Duration,
+        base: Duration,
+        per_user: Duration,
+        quiet: Duration,
+    ) -> Self {
         Self {
             burst,
             window,
             base,
             per_user,
+            quiet,
             recent: Default::default(),
             paced_until: None,
         }
@@ -173,6 +200,29 @@ impl Pace {
         self.paced_until = Some(now + pause);
         Some(pause)
     }
+
+    /// Sleeps `pause`, but a storm's last list goes out once its joins stop
+    /// rather than at the next tick: the pause ends when many changes wait
+    /// (`unlisted`) and none came for `quiet`. A trickle of joins, which never
+    /// piles up that many, keeps the pace.
+    pub async fn wait(&self, pause: Duration, online: usize, unlisted: impl Fn() -> usize) {
+        let end = tokio::time::Instant::now() + pause;
+        let enough = self.burst.max(online / EARLY_SHARE_OF_ROOM);
+        let mut seen = unlisted();
+        loop {
+            let step = tokio::time::Instant::now() + self.quiet;
+            if step >= end {
+                tokio::time::sleep_until(end).await;
+                return;
+            }
+            tokio::time::sleep_until(step).await;
+            let now = unlisted();
+            if now >= enough && now == seen {
+                return;
+            }
+            seen = now;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -186,7 +236,67 @@ mod tests {
             Duration::from_secs(1),
             Duration::from_millis(50),
             per_user,
+            QUIET,
         )
+    }
+
+    const QUIET: Duration = Duration::from_millis(25);
+
+    /// Changes counted as the announcer counts them.
+    fn counter() -> Arc<AtomicUsize> {
+        Arc::default()
+    }
+
+    /// `count` changes, one every `every`, from now on.
+    fn changes(counter: &Arc<AtomicUsize>, count: usize, every: Duration) {
+        let counter = counter.clone();
+        tokio::spawn(async move {
+            for _ in 0..count {
+                tokio::time::sleep(every).await;
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    }
+
+    /// How long `wait` pauses at 1,000 users (300 ms) while `counter` counts.
+    async fn waited(pace: &Pace, counter: &Arc<AtomicUsize>) -> Duration {
+        let started = tokio::time::Instant::now();
+        let c = counter.clone();
+        pace.wait(Duration::from_millis(300), 1000, move || {
+            c.load(Ordering::Relaxed)
+        })
+        .await;
+        started.elapsed()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_storms_last_list_goes_out_once_its_joins_stop() {
+        let pace = pace(8, Duration::from_micros(250));
+        let counter = counter();
+        // 150 joins in the first 150 ms of the pause, then none.
+        changes(&counter, 150, Duration::from_millis(1));
+        let waited = waited(&pace, &counter).await;
+        assert!(
+            waited >= Duration::from_millis(150 + 25) && waited <= Duration::from_millis(150 + 50),
+            "ended {waited:?} into the pause, 25 to 50 ms after the last join"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_trickle_of_joins_keeps_the_pace() {
+        let pace = pace(8, Duration::from_micros(250));
+        let counter = counter();
+        // One join every 40 ms: quiet between joins, but never a tenth of the room.
+        changes(&counter, 10, Duration::from_millis(40));
+        assert_eq!(waited(&pace, &counter).await, Duration::from_millis(300));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_storm_that_goes_on_keeps_the_pace() {
+        let pace = pace(8, Duration::from_micros(250));
+        let counter = counter();
+        changes(&counter, 1000, Duration::from_millis(1));
+        assert_eq!(waited(&pace, &counter).await, Duration::from_millis(300));
     }
 
     #[tokio::test(start_paused = true)]
