@@ -9,11 +9,16 @@ VENV="$ROOT/.venv"
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
 
-# A TCP port nobody listens on right now.
+# A TCP port nobody listens on right now, below the kernel's ephemeral range:
+# one inside it can be the local end of an outgoing connection (a load
+# generator's thousand sockets), which a connect does not see and a listen
+# then fails on.
 free_port() {
-  local p _
+  local p _ low=32768
+  read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+  [ "$low" -gt 21000 ] 2>/dev/null || low=32768
   for _ in {1..100}; do
-    p=$((20000 + RANDOM % 40000))
+    p=$((20000 + RANDOM % (low - 20000)))
     # Nobody answers a connect there.
     (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
   done
