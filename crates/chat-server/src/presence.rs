@@ -113,10 +113,13 @@ impl Announcer {
     pub fn spawn<A: Adapter>(&self, presence: Arc<dyn Presence>, io: SocketIo<A>, mut pace: Pace) {
         let changes = self.changes.clone();
         tokio::spawn(async move {
+            let mut previous = changes.count.load(Ordering::Relaxed);
             loop {
                 changes.wake.notified().await;
                 // Changes from here on are not in this list.
                 let listed = changes.count.load(Ordering::Relaxed);
+                let folded = listed.wrapping_sub(previous);
+                previous = listed;
                 let online = match presence.online().await {
                     Ok(online) => online,
                     Err(e) => {
@@ -127,7 +130,7 @@ impl Announcer {
                 crate::socket::broadcast(&io, Event::OnlineUsers, &online).await;
                 if let Some(pause) = pace.pause(online.count) {
                     let unlisted = || changes.count.load(Ordering::Relaxed).wrapping_sub(listed);
-                    pace.wait(pause, online.count, unlisted).await;
+                    pace.wait(pause, online.count, folded, unlisted).await;
                 }
             }
         });
@@ -155,9 +158,10 @@ pub struct Pace {
     paced_until: Option<tokio::time::Instant>,
 }
 
-/// A pause ends early only once a tenth of the room (or a burst) has changed
-/// since the last list: an early list then costs at most ten users' worth of
-/// bytes per change, as much as `user_joined` does, whatever the room's size.
+/// A pause ends early only after a tenth of the room (or a burst) has changed
+/// since the list before it or the one before that: early lists then cost at
+/// most twenty users' worth of bytes per change, what a few `user_joined`
+/// frames cost, whatever the room's size.
 const EARLY_SHARE_OF_ROOM: usize = 10;
 
 impl Pace {
@@ -202,12 +206,23 @@ impl Pace {
     }
 
     /// Sleeps `pause`, but a storm's last list goes out once its joins stop
-    /// rather than at the next tick: the pause ends when many changes wait
-    /// (`unlisted`) and none came for `quiet`. A trickle of joins, which never
-    /// piles up that many, keeps the pace.
-    pub async fn wait(&self, pause: Duration, online: usize, unlisted: impl Fn() -> usize) {
+    /// rather than at the next tick. The pause ends when nothing changed for
+    /// `quiet` and either many changes wait (`unlisted`) or many were folded
+    /// into the list just sent (`folded`: a storm's tail after its last paced
+    /// list may be short). A trickle of joins, which never piles up that
+    /// many, keeps the pace.
+    pub async fn wait(
+        &self,
+        pause: Duration,
+        online: usize,
+        folded: usize,
+        unlisted: impl Fn() -> usize,
+    ) {
         let end = tokio::time::Instant::now() + pause;
-        let enough = self.burst.max(online / EARLY_SHARE_OF_ROOM);
+        let many = self.burst.max(online / EARLY_SHARE_OF_ROOM);
+        // At least one: a pause that ended with nothing to send would let
+        // the next change out unpaced.
+        let enough = if folded >= many { 1 } else { many };
         let mut seen = unlisted();
         loop {
             let step = tokio::time::Instant::now() + self.quiet;
@@ -258,11 +273,12 @@ mod tests {
         });
     }
 
-    /// How long `wait` pauses at 1,000 users (300 ms) while `counter` counts.
-    async fn waited(pace: &Pace, counter: &Arc<AtomicUsize>) -> Duration {
+    /// How long `wait` pauses at 1,000 users (300 ms) after a list that
+    /// folded `folded` changes, while `counter` counts.
+    async fn waited(pace: &Pace, folded: usize, counter: &Arc<AtomicUsize>) -> Duration {
         let started = tokio::time::Instant::now();
         let c = counter.clone();
-        pace.wait(Duration::from_millis(300), 1000, move || {
+        pace.wait(Duration::from_millis(300), 1000, folded, move || {
             c.load(Ordering::Relaxed)
         })
         .await;
@@ -275,7 +291,7 @@ mod tests {
         let counter = counter();
         // 150 joins in the first 150 ms of the pause, then none.
         changes(&counter, 150, Duration::from_millis(1));
-        let waited = waited(&pace, &counter).await;
+        let waited = waited(&pace, 5, &counter).await;
         assert!(
             waited >= Duration::from_millis(150 + 25) && waited <= Duration::from_millis(150 + 50),
             "ended {waited:?} into the pause, 25 to 50 ms after the last join"
@@ -288,7 +304,30 @@ mod tests {
         let counter = counter();
         // One join every 40 ms: quiet between joins, but never a tenth of the room.
         changes(&counter, 10, Duration::from_millis(40));
-        assert_eq!(waited(&pace, &counter).await, Duration::from_millis(300));
+        assert_eq!(waited(&pace, 1, &counter).await, Duration::from_millis(300));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_storms_short_tail_goes_out_once_it_stops() {
+        let pace = pace(8, Duration::from_micros(250));
+        let counter = counter();
+        // The list before folded 400 joins; 20 more come in 20 ms.
+        changes(&counter, 20, Duration::from_millis(1));
+        let waited = waited(&pace, 400, &counter).await;
+        assert!(
+            waited >= Duration::from_millis(20 + 25) && waited <= Duration::from_millis(20 + 50),
+            "ended {waited:?} into the pause"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn after_a_storm_a_quiet_pause_with_nothing_to_send_keeps_the_pace() {
+        let pace = pace(8, Duration::from_micros(250));
+        let counter = counter();
+        assert_eq!(
+            waited(&pace, 400, &counter).await,
+            Duration::from_millis(300)
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -296,7 +335,10 @@ mod tests {
         let pace = pace(8, Duration::from_micros(250));
         let counter = counter();
         changes(&counter, 1000, Duration::from_millis(1));
-        assert_eq!(waited(&pace, &counter).await, Duration::from_millis(300));
+        assert_eq!(
+            waited(&pace, 400, &counter).await,
+            Duration::from_millis(300)
+        );
     }
 
     #[tokio::test(start_paused = true)]
