@@ -49,7 +49,9 @@ pub enum Command {
     /// equal, and the first, the last and about 100 random rows of each table
     /// compared field by field. Only when all of it succeeds is the transaction
     /// committed; on any error or mismatch no copied row is left in the
-    /// target (only the schema the migrations created).
+    /// target (only the schema the migrations created). After the commit the
+    /// tables are analyzed, so that PostgreSQL plans queries with statistics
+    /// from the start.
     #[command(after_long_help = COPY_AFTER_HELP)]
     CopyDb(CopyDbArgs),
     /// Ban an account: it cannot log in (403) or connect, its sessions end,

@@ -93,6 +93,15 @@ async fn seeded_sqlite() -> TestDatabase {
     db
 }
 
+/// A table's row estimate in PostgreSQL's catalog.
+#[derive(QueryableByName)]
+struct Analyzed {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+    #[diesel(sql_type = diesel::sql_types::Float)]
+    rows: f32,
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn round_trip_into_a_fresh_postgres_database() {
     let source = seeded_sqlite().await;
@@ -144,8 +153,27 @@ async fn round_trip_into_a_fresh_postgres_database() {
             (true, Some(1))
         );
 
-        // The sequences go on past the largest ids: new rows through chat-domain.
+        // The planner has statistics for the copied tables at once (not
+        // after autovacuum's first pass): reltuples is -1 until ANALYZE.
         let mut conn = pg.conn().unwrap();
+        let chat_domain::DbConnection::Pg(c) = &mut *conn else {
+            panic!("the copy's target is PostgreSQL")
+        };
+        let analyzed: Vec<(String, f32)> = diesel::sql_query(
+            "SELECT relname::text AS name, reltuples AS rows FROM pg_class \
+             WHERE relname IN ('users', 'messages') ORDER BY relname",
+        )
+        .load::<Analyzed>(c)
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.name, a.rows))
+        .collect();
+        assert_eq!(
+            analyzed,
+            [("messages".to_owned(), 300.0), ("users".to_owned(), 23.0)]
+        );
+
+        // The sequences go on past the largest ids: new rows through chat-domain.
         let new_user = domain_users::create(&mut conn, "newcomer", "$2b$04$x").unwrap();
         assert_eq!(new_user.id, 24);
         let message = domain_messages::insert(
