@@ -257,88 +257,68 @@ mod tests {
 
     const QUIET: Duration = Duration::from_millis(25);
 
-    /// Changes counted as the announcer counts them.
-    fn counter() -> Arc<AtomicUsize> {
-        Arc::default()
-    }
-
-    /// `count` changes, one every `every`, from now on.
-    fn changes(counter: &Arc<AtomicUsize>, count: usize, every: Duration) {
-        let counter = counter.clone();
+    /// How long the pause after a paced list at 1,000 users (300 ms) lasts
+    /// when that list folded `folded` changes and `joins` more come, one
+    /// every `every`, counted as the announcer counts them.
+    async fn pause_with(folded: usize, joins: usize, every: Duration) -> Duration {
+        let pace = pace(8, Duration::from_micros(250));
+        let counter = Arc::new(AtomicUsize::new(0));
+        let joining = counter.clone();
         tokio::spawn(async move {
-            for _ in 0..count {
+            for _ in 0..joins {
                 tokio::time::sleep(every).await;
-                counter.fetch_add(1, Ordering::Relaxed);
+                joining.fetch_add(1, Ordering::Relaxed);
             }
         });
-    }
-
-    /// How long `wait` pauses at 1,000 users (300 ms) after a list that
-    /// folded `folded` changes, while `counter` counts.
-    async fn waited(pace: &Pace, folded: usize, counter: &Arc<AtomicUsize>) -> Duration {
         let started = tokio::time::Instant::now();
-        let c = counter.clone();
-        pace.wait(Duration::from_millis(300), 1000, folded, move || {
-            c.load(Ordering::Relaxed)
+        pace.wait(Duration::from_millis(300), 1000, folded, || {
+            counter.load(Ordering::Relaxed)
         })
         .await;
         started.elapsed()
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn a_storms_last_list_goes_out_once_its_joins_stop() {
-        let pace = pace(8, Duration::from_micros(250));
-        let counter = counter();
-        // 150 joins in the first 150 ms of the pause, then none.
-        changes(&counter, 150, Duration::from_millis(1));
-        let waited = waited(&pace, 5, &counter).await;
+    /// The pause ended one quiet step (25 to 50 ms) after the last join.
+    fn ended_quietly_after(waited: Duration, last_join_ms: u64) {
+        let last = Duration::from_millis(last_join_ms);
         assert!(
-            waited >= Duration::from_millis(150 + 25) && waited <= Duration::from_millis(150 + 50),
-            "ended {waited:?} into the pause, 25 to 50 ms after the last join"
+            waited >= last + QUIET && waited <= last + 2 * QUIET,
+            "ended {waited:?} into the pause, the last join at {last:?}"
         );
     }
 
+    const WHOLE_PAUSE: Duration = Duration::from_millis(300);
+
     #[tokio::test(start_paused = true)]
-    async fn a_trickle_of_joins_keeps_the_pace() {
-        let pace = pace(8, Duration::from_micros(250));
-        let counter = counter();
-        // One join every 40 ms: quiet between joins, but never a tenth of the room.
-        changes(&counter, 10, Duration::from_millis(40));
-        assert_eq!(waited(&pace, 1, &counter).await, Duration::from_millis(300));
+    async fn a_storms_last_list_goes_out_once_its_joins_stop() {
+        // 150 joins in the first 150 ms of the pause, then none.
+        let waited = pause_with(5, 150, Duration::from_millis(1)).await;
+        ended_quietly_after(waited, 150);
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_storms_short_tail_goes_out_once_it_stops() {
-        let pace = pace(8, Duration::from_micros(250));
-        let counter = counter();
         // The list before folded 400 joins; 20 more come in 20 ms.
-        changes(&counter, 20, Duration::from_millis(1));
-        let waited = waited(&pace, 400, &counter).await;
-        assert!(
-            waited >= Duration::from_millis(20 + 25) && waited <= Duration::from_millis(20 + 50),
-            "ended {waited:?} into the pause"
-        );
+        let waited = pause_with(400, 20, Duration::from_millis(1)).await;
+        ended_quietly_after(waited, 20);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_trickle_of_joins_keeps_the_pace() {
+        // One join every 40 ms: quiet between joins, but never a tenth of the room.
+        let waited = pause_with(1, 10, Duration::from_millis(40)).await;
+        assert_eq!(waited, WHOLE_PAUSE);
     }
 
     #[tokio::test(start_paused = true)]
     async fn after_a_storm_a_quiet_pause_with_nothing_to_send_keeps_the_pace() {
-        let pace = pace(8, Duration::from_micros(250));
-        let counter = counter();
-        assert_eq!(
-            waited(&pace, 400, &counter).await,
-            Duration::from_millis(300)
-        );
+        assert_eq!(pause_with(400, 0, Duration::ZERO).await, WHOLE_PAUSE);
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_storm_that_goes_on_keeps_the_pace() {
-        let pace = pace(8, Duration::from_micros(250));
-        let counter = counter();
-        changes(&counter, 1000, Duration::from_millis(1));
-        assert_eq!(
-            waited(&pace, 400, &counter).await,
-            Duration::from_millis(300)
-        );
+        let waited = pause_with(400, 1000, Duration::from_millis(1)).await;
+        assert_eq!(waited, WHOLE_PAUSE);
     }
 
     #[tokio::test(start_paused = true)]
