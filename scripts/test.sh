@@ -60,7 +60,11 @@ suite "fuzz targets" env FUZZ_PROFILE=dev "$ROOT/scripts/fuzz-targets.sh" 10
 
 for name in "${failed_names[@]}"; do
   printf -- '--- why "%s" failed (the whole output: %s)\n' "$name" "$(suite_log "$name")"
-  grep -aE -- '^test .* FAILED$|^---- |panicked at|FAILED|[Ee]rror|[Ff]ailed' "$(suite_log "$name")" | tail -n 40
+  # Passing tests' lines go first (many test names say "error"); a panic's
+  # message is the line after it.
+  grep -avE '\.\.\. ok$|; 0 failed;|✔' "$(suite_log "$name")" |
+    grep -aE --no-group-separator -A1 -- '^test .* FAILED$|^---- |panicked at|FAILED|[Ee]rror|[Ff]ailed' |
+    tail -n 40
 done
 [ $failed -gt 0 ] && printf 'failed suites: %s\n' "${failed_names[*]}"
 echo "suites: $passed passed, $failed failed"
